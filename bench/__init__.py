@@ -1,0 +1,1 @@
+"""Benchmarks: each is `python -m bench.<name>` and prints one JSON object as its last line."""

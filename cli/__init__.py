@@ -1,0 +1,1 @@
+"""`qd`: the one command-line entry point for operators and auditors."""

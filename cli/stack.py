@@ -1,0 +1,154 @@
+"""`qd run`: the local stack in the foreground, resumable from a project-local state directory.
+
+Starts nats-server (JetStream store in the state directory) and PostgreSQL, then every service of
+ours that exists, each as its own process with its log in `<state>/logs/`. A service that dies is
+restarted with backoff (its durable consumer resumes where it stopped). Ctrl-C stops everything,
+services first, then PostgreSQL and NATS.
+"""
+
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from deploy.local.nats import NatsServer, stop_process
+from deploy.local.postgres import Postgres
+
+DATABASE = "quantdesk"
+
+
+@dataclass(frozen=True)
+class Service:
+    """One long-running process of ours: `python -m <module> <args>`."""
+
+    name: str
+    module: str
+    args: tuple[str, ...] = ()
+
+
+# The services in start order. A module that does not exist yet is skipped (and said so).
+SERVICES = (
+    Service("engine", "bus.engine"),
+    Service("relay", "bus.relay"),
+    Service("projectors", "projections.run", ("all",)),
+    Service("read-api", "read_api"),
+    Service("price-feed", "risk.feed", ("synthetic",)),
+    Service("keeper", "risk.keeper"),
+    Service("settler", "onchain.settler"),
+    Service("market-maker", "examples.market_maker"),
+    Service("taker", "examples.taker"),
+)
+
+
+@dataclass
+class Running:
+    service: Service
+    process: subprocess.Popen
+    started: float
+    restarts: int = 0
+
+
+def run_stack(*, state_dir: str, nats_port: int, pg_port: int, api_port: int) -> None:
+    """Start everything, print what a user needs, supervise until Ctrl-C, stop cleanly."""
+    state = Path(state_dir).resolve()
+    logs = state / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    nats = NatsServer(state / "nats", port=nats_port, log_file=logs / "nats.log")
+    postgres = Postgres(state / "postgres", port=pg_port, log_file=logs / "postgres.log")
+    running: list[Running] = []
+    stopping = False
+
+    def request_stop(signum, frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        print(f"starting nats-server on {nats_port} and PostgreSQL on {pg_port} ...", flush=True)
+        nats.start()
+        postgres.start()
+        dsn = _ensure_database(postgres)
+        env = _service_environment(state, nats.url, dsn, api_port)
+        for service in SERVICES:
+            if importlib.util.find_spec(service.module.split(".")[0]) is None or \
+                    importlib.util.find_spec(service.module) is None:
+                print(f"  (no {service.name} yet: {service.module} does not exist)", flush=True)
+                continue
+            running.append(_start(service, env, logs))
+        _print_banner(nats.url, dsn, api_port, logs, running)
+        while not stopping:
+            _supervise(running, env, logs)
+            time.sleep(0.5)
+    finally:
+        print("\nstopping ...", flush=True)
+        for entry in reversed(running):
+            stop_process(entry.process, timeout=10)
+        postgres.stop()
+        nats.stop()
+        print("stopped; data kept in", state, flush=True)
+
+
+def _ensure_database(postgres: Postgres) -> str:
+    with psycopg.connect(postgres.dsn, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{DATABASE}"')
+    return postgres.dsn_for(DATABASE)
+
+
+def _service_environment(state: Path, nats_url: str, dsn: str, api_port: int) -> dict[str, str]:
+    """Settings every service reads from its environment (validated by each at start-up)."""
+    return {
+        **os.environ,
+        "QD_NATS_URL": nats_url,
+        "QD_PG_DSN": dsn,
+        "QD_STATE_DIR": str(state),
+        "QD_READ_API_PORT": str(api_port),
+        "QD_READ_API_URL": f"http://127.0.0.1:{api_port}",
+        "QD_DEV_KEYS_FILE": str(state / "dev_keys.json"),
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def _start(service: Service, env: dict[str, str], logs: Path) -> Running:
+    log = open(logs / f"{service.name}.log", "ab")
+    process = subprocess.Popen([sys.executable, "-m", service.module, *service.args], env=env,
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    return Running(service, process, time.monotonic())
+
+
+def _supervise(running: list[Running], env: dict[str, str], logs: Path) -> None:
+    """Restart a service that exited, backing off up to 30 s between tries."""
+    for index, entry in enumerate(running):
+        code = entry.process.poll()
+        if code is None:
+            continue
+        backoff = min(30.0, 2.0 ** min(entry.restarts, 5))
+        if time.monotonic() - entry.started < backoff:
+            continue
+        print(f"  {entry.service.name} exited ({code}); restarting, see "
+              f"{logs / (entry.service.name + '.log')}", flush=True)
+        replacement = _start(entry.service, env, logs)
+        replacement.restarts = entry.restarts + 1
+        running[index] = replacement
+
+
+def _print_banner(nats_url: str, dsn: str, api_port: int, logs: Path, running: list[Running]) -> None:
+    names = ", ".join(entry.service.name for entry in running) or "none yet"
+    print(json.dumps({"nats_url": nats_url, "postgres": dsn}, indent=None))
+    print(f"""
+QuantDesk is running (Ctrl-C stops everything).
+  NATS:        {nats_url}   commands: qd.cmd.<kind>   events: qd.evt.>  (docs/architecture.md)
+  Read API:    http://127.0.0.1:{api_port}  (OpenAPI at /docs)
+  PostgreSQL:  {dsn}
+  Services:    {names}
+  Logs:        {logs}/
+""", flush=True)

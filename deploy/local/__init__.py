@@ -1,0 +1,1 @@
+"""Launchers for the local stack's servers, shared by `make run`, the tests and the benchmarks."""
