@@ -1,0 +1,167 @@
+"""JetStream streams and consumers of QuantDesk, declared once at start-up by :func:`declare`.
+
+``QD_CMD`` (subjects ``qd.cmd.>``) — commands from bots, consumed by the one engine.
+    file storage, limits retention (not work-queue: acked commands stay readable for audit and
+    so the stream's own timestamp of a command, its time, can be read again on replay);
+    max age 7 days, max 1 GiB (discard old: the engine has acted on anything that old; bytes are
+    reserved up front by the server, so the cap is modest);
+    max message 64 KiB (a command is < 1 KiB; anything bigger is refused by the server with an
+    error on the publisher's ack, before it reaches the engine); duplicate window 2 minutes —
+    covers a bot's retries across timeouts and reconnects; beyond it the engine refuses a seen
+    command id forever, so the window only has to bound the server's memory
+    (2 min x 10k commands/s ≈ 1.2M ids, ~100 MB worst case).
+
+``QD_EVT`` (subjects ``qd.evt.>``) — every stored event, published exactly once by the relay.
+    file storage, limits retention, NO max age (the stream is a replayable copy of the log,
+    audit replays from it), no byte cap of its own: it is bounded by the server's JetStream
+    ``max_store``, which each deployment sizes (a byte cap is reserved up front, so a fixed one
+    fails on small test servers); the PostgreSQL store stays the source of truth;
+    max message 1 MiB (the server's default max payload); duplicate window 2 minutes — a
+    backstop only: the relay resumes after the last stored message and guards every publish
+    with ``Nats-Expected-Last-Sequence``; deny delete and purge, so nobody can punch holes in it;
+    direct get allowed (fast "last message" read at relay start and for readers).
+
+Consumer ``engine`` on ``QD_CMD`` — durable pull, explicit ack, deliver all, max ack pending
+    20 000 (room for the engine to have a batch in flight while fetching the next; must exceed the
+    largest batch), ack wait 10 s (a batch commits in well under a second; after an engine crash the
+    unacked commands come back within 10 s), unlimited redeliveries (a command is never dropped:
+    the engine answers a poison command with a rejection receipt, then acks it).
+
+Known limit: single-replica streams (one local nats-server); raise ``num_replicas`` in a cluster.
+"""
+
+from __future__ import annotations
+
+from nats.js import JetStreamContext
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    DiscardPolicy,
+    ReplayPolicy,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
+from nats.js.errors import APIError, NotFoundError
+
+from bus import subjects
+
+COMMANDS_STREAM = "QD_CMD"
+EVENTS_STREAM = "QD_EVT"
+ENGINE_CONSUMER = "engine"
+STREAM_NAME_IN_USE = 10058  # JetStream API error code
+
+KIB = 1024
+GIB = 1024**3
+DAY_SECONDS = 24 * 3600.0
+
+COMMANDS = StreamConfig(
+    name=COMMANDS_STREAM,
+    description="Commands from bots and admins; consumed by the engine.",
+    subjects=[subjects.COMMANDS_ALL],
+    retention=RetentionPolicy.LIMITS,
+    storage=StorageType.FILE,
+    discard=DiscardPolicy.OLD,
+    max_age=7 * DAY_SECONDS,
+    max_bytes=1 * GIB,
+    max_msgs=-1,
+    max_msg_size=64 * KIB,
+    duplicate_window=120.0,
+    allow_direct=False,
+    num_replicas=1,
+)
+
+EVENTS = StreamConfig(
+    name=EVENTS_STREAM,
+    description="Every stored event, in log order, exactly once (published by the relay).",
+    subjects=[subjects.EVENTS_ALL],
+    retention=RetentionPolicy.LIMITS,
+    storage=StorageType.FILE,
+    discard=DiscardPolicy.OLD,
+    max_age=0,
+    max_bytes=-1,
+    max_msgs=-1,
+    max_msg_size=1024 * KIB,
+    duplicate_window=120.0,
+    deny_delete=True,
+    deny_purge=True,
+    allow_direct=True,
+    num_replicas=1,
+)
+
+ENGINE = ConsumerConfig(
+    name=ENGINE_CONSUMER,
+    durable_name=ENGINE_CONSUMER,
+    description="The engine: applies commands in stream order, acks after commit.",
+    deliver_policy=DeliverPolicy.ALL,
+    ack_policy=AckPolicy.EXPLICIT,
+    ack_wait=10.0,
+    max_deliver=-1,
+    max_ack_pending=20_000,
+    max_waiting=512,
+    replay_policy=ReplayPolicy.INSTANT,
+)
+
+STREAMS: tuple[StreamConfig, ...] = (COMMANDS, EVENTS)
+CONSUMERS: tuple[tuple[str, ConsumerConfig], ...] = ((COMMANDS_STREAM, ENGINE),)
+
+# Fields compared to decide whether an existing stream needs an update.
+_COMPARED_FIELDS = (
+    "subjects", "retention", "storage", "discard", "max_age", "max_bytes", "max_msgs",
+    "max_msg_size", "duplicate_window", "deny_delete", "deny_purge", "allow_direct",
+)
+
+
+def projector_consumer(name: str, filter_subject: str = subjects.EVENTS_ALL) -> ConsumerConfig:
+    """Durable pull consumer config for a projector on ``QD_EVT`` (declared by its own bootstrap)."""
+    return ConsumerConfig(
+        name=name,
+        durable_name=name,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_policy=AckPolicy.EXPLICIT,
+        ack_wait=30.0,
+        max_deliver=-1,
+        max_ack_pending=50_000,
+        filter_subject=None if filter_subject == subjects.EVENTS_ALL else filter_subject,
+        replay_policy=ReplayPolicy.INSTANT,
+    )
+
+
+async def declare(
+    js: JetStreamContext,
+    streams: tuple[StreamConfig, ...] = STREAMS,
+    consumers: tuple[tuple[str, ConsumerConfig], ...] = CONSUMERS,
+) -> None:
+    """Create or update our streams and durable consumers; safe to call from every process."""
+    for config in streams:
+        await _declare_stream(js, config)
+    for stream_name, config in consumers:
+        # CONSUMER.CREATE with a name is create-or-update on nats-server >= 2.10: idempotent.
+        await js.add_consumer(stream_name, config)
+
+
+async def _declare_stream(js: JetStreamContext, config: StreamConfig) -> None:
+    try:
+        info = await js.stream_info(config.name)
+    except NotFoundError:
+        try:
+            await js.add_stream(config)
+            return
+        except APIError as error:
+            if error.err_code != STREAM_NAME_IN_USE:
+                raise
+            # Another process won the race to create it; fall through and compare.
+            info = await js.stream_info(config.name)
+    if _differs(info.config, config):
+        await js.update_stream(config)
+
+
+def _differs(current: StreamConfig, wanted: StreamConfig) -> bool:
+    def normal(value: object) -> object:
+        return value.value if hasattr(value, "value") else value
+
+    return any(
+        normal(getattr(current, field)) != normal(getattr(wanted, field))
+        for field in _COMPARED_FIELDS
+    )

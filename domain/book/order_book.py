@@ -1,0 +1,347 @@
+"""The central limit order book of one market: price-time priority matching.
+
+Pure and deterministic: no I/O, no clock, no randomness, integers only. The same operations in
+the same order give the same results and the same state, bit for bit, so the Market aggregate
+rebuilds the book by re-running the inputs its events recorded (there is no `apply(result)`).
+`snapshot()`/`restore()` give plain JSON-safe data for aggregate snapshots and
+`state_digest()` a hash of the canonical state.
+
+Invariants (checked by tests/unit/book):
+- Ordering: price-time priority; the arrival sequence decides at one price.
+- The book is never crossed after an operation: best bid < best ask.
+- Size is conserved: submitted == filled + resting + cancelled, per accepted order.
+- Every resting order has size > 0 and sits in exactly one level and the id map.
+
+Known limits: the book does not read time, so GTT orders leave only through `expire(now)`; the
+caller runs it with the command's time before each operation if it wants strict expiry.
+Prices must be multiples of `tick_size`; lot sizes, minimum sizes, margin and reduce-only are the
+domain's checks (for reduce-only, submit the size already capped).
+"""
+
+from __future__ import annotations
+
+import heapq
+
+from sortedcontainers import SortedList
+
+from . import book_state
+from .levels import BookOrder, PriceLevel
+from .matching import match_incoming, fillable_size
+from .types import (
+    AccountKey,
+    Cancelled,
+    CancelReason,
+    ClientOrderId,
+    Level,
+    ModifyResult,
+    NewOrder,
+    OrderId,
+    OrderType,
+    PlaceResult,
+    PostOnly,
+    RejectReason,
+    RestingOrder,
+    Side,
+    TimeInForce,
+)
+
+_BUY = Side.BUY
+_IMMEDIATE = (TimeInForce.IOC, TimeInForce.FOK)
+
+
+class OrderBook:
+    """One market's book. `tick_size` is the price grid (and the post-only slide step)."""
+
+    def __init__(self, tick_size: int = 1) -> None:
+        if type(tick_size) is not int or tick_size <= 0:
+            raise ValueError("tick_size must be a positive int")
+        self.tick_size = tick_size
+        self.next_sequence = 1
+        self.bid_levels: dict[int, PriceLevel] = {}
+        self.ask_levels: dict[int, PriceLevel] = {}
+        self.bid_prices = SortedList()  # ascending: best bid is the last
+        self.ask_prices = SortedList()  # ascending: best ask is the first
+        self.orders: dict[OrderId, BookOrder] = {}
+        self.by_account: dict[AccountKey, dict[OrderId, BookOrder]] = {}
+        self.by_client_id: dict[tuple[AccountKey, ClientOrderId], BookOrder] = {}
+        # (expires_at, sequence, order_id) with lazy deletion: stale entries are skipped on pop
+        self.expiries: list[tuple[int, int, OrderId]] = []
+
+    # ----- commands -------------------------------------------------------------------------
+
+    def place(self, order: NewOrder) -> PlaceResult:
+        """Match an incoming order against the book, rest its remainder if its kind allows."""
+        reason = self._check_new(order)
+        if reason is not None:
+            return _rejected(order.order_id, reason)
+        is_buy = order.side is _BUY
+        price = order.price
+        if order.post_only is not PostOnly.OFF:
+            best = self.best_ask() if is_buy else self.best_bid()
+            if best is not None and (price >= best if is_buy else price <= best):
+                if order.post_only is PostOnly.REJECT:
+                    return _rejected(order.order_id, RejectReason.POST_ONLY_WOULD_CROSS)
+                price = best - self.tick_size if is_buy else best + self.tick_size
+                if price <= 0:
+                    return _rejected(order.order_id, RejectReason.INVALID_PRICE)
+            self._rest(order, price, order.size)
+            return PlaceResult(order.order_id, None, (), 0, order.size, price, 0, None)
+        if order.time_in_force is TimeInForce.FOK and fillable_size(self, order) < order.size:
+            return _rejected(order.order_id, RejectReason.FOK_NOT_FILLED)
+        fills, maker_cancels, remaining, self_trade_stop = match_incoming(self, order)
+        filled = order.size - remaining
+        if not remaining:
+            return PlaceResult(order.order_id, None, fills, filled, 0, None, 0, None, maker_cancels)
+        if self_trade_stop:
+            reason = CancelReason.SELF_TRADE
+        elif order.order_type is OrderType.MARKET or order.time_in_force in _IMMEDIATE:
+            reason = CancelReason.IMMEDIATE_REMAINDER
+        else:
+            self._rest(order, price, remaining)
+            return PlaceResult(order.order_id, None, fills, filled, remaining, price, 0, None, maker_cancels)
+        return PlaceResult(order.order_id, None, fills, filled, 0, None, remaining, reason, maker_cancels)
+
+    def cancel(self, order_id: OrderId, reason: CancelReason = CancelReason.USER) -> Cancelled | None:
+        """Remove a resting order; None if the book has no such order (UnknownOrder)."""
+        order = self.orders.get(order_id)
+        if order is None:
+            return None
+        return self.remove(order, reason)
+
+    def cancel_all(
+        self, account: AccountKey, side: Side | None = None, reason: CancelReason = CancelReason.USER
+    ) -> list[Cancelled]:
+        """Remove every resting order of an account (optionally one side), in arrival order."""
+        mine = self.by_account.get(account)
+        if not mine:
+            return []
+        chosen = sorted((o for o in mine.values() if side is None or o.side is side), key=_by_sequence)
+        return [self.remove(order, reason) for order in chosen]
+
+    def modify(self, order_id: OrderId, *, new_price: int, new_size: int) -> ModifyResult:
+        """Cancel-replace; keeps time priority only when the size shrinks at the same price.
+
+        `new_size` is the new remaining size. Growing the size or changing the price removes the
+        order and places it again (same id and attributes, new arrival), which may match.
+        """
+        order = self.orders.get(order_id)
+        if order is None:
+            return ModifyResult(order_id, RejectReason.UNKNOWN_ORDER, False, None, None)
+        old_price, old_size = order.price, order.size
+        reason = self._check_price_size(new_price, new_size)
+        if reason is None:
+            reason = self._check_replacement_post_only(order, new_price)
+        if reason is not None:
+            return ModifyResult(order_id, reason, False, old_price, old_size)
+        if new_price == old_price and new_size <= old_size:
+            order.level.size -= old_size - new_size
+            order.size = new_size
+            return ModifyResult(order_id, None, True, old_price, old_size)
+        self.detach(order)
+        replacement = NewOrder(
+            order_id=order_id,
+            account=order.account,
+            side=order.side,
+            price=new_price,
+            size=new_size,
+            time_in_force=order.time_in_force,
+            post_only=order.post_only,
+            self_trade=order.self_trade,
+            expires_at=order.expires_at,
+            client_order_id=order.client_order_id,
+        )
+        return ModifyResult(order_id, None, False, old_price, old_size, self.place(replacement))
+
+    def expire(self, now: int) -> list[Cancelled]:
+        """Remove GTT orders with expires_at <= now, by (expires_at, arrival sequence)."""
+        expired = []
+        heap = self.expiries
+        while heap and heap[0][0] <= now:
+            _, sequence, order_id = heapq.heappop(heap)
+            order = self.orders.get(order_id)
+            if order is not None and order.sequence == sequence:
+                expired.append(self.remove(order, CancelReason.EXPIRED))
+        return expired
+
+    # ----- queries --------------------------------------------------------------------------
+
+    def best_bid(self) -> int | None:
+        """The highest resting buy price, or None."""
+        prices = self.bid_prices
+        return prices[-1] if prices else None
+
+    def best_ask(self) -> int | None:
+        """The lowest resting sell price, or None."""
+        prices = self.ask_prices
+        return prices[0] if prices else None
+
+    def depth(self, side: Side, levels: int = 10) -> list[Level]:
+        """The top `levels` aggregated levels of a side, best first."""
+        if side is _BUY:
+            book, prices = self.bid_levels, self.bid_prices.islice(-levels, reverse=True) if levels > 0 else []
+        else:
+            book, prices = self.ask_levels, self.ask_prices.islice(0, max(levels, 0))
+        return [Level(price, book[price].size, book[price].count) for price in prices]
+
+    def level_size(self, side: Side, price: int) -> int:
+        """The total resting size at one price of a side (0 if none)."""
+        level = (self.bid_levels if side is _BUY else self.ask_levels).get(price)
+        return level.size if level is not None else 0
+
+    def order(self, order_id: OrderId) -> RestingOrder | None:
+        """A resting order by id, or None."""
+        order = self.orders.get(order_id)
+        return order.view() if order is not None else None
+
+    def order_by_client_id(self, account: AccountKey, client_order_id: ClientOrderId) -> RestingOrder | None:
+        """A resting order by (account, client order id), O(1), or None."""
+        order = self.by_client_id.get((account, client_order_id))
+        return order.view() if order is not None else None
+
+    def orders_of(self, account: AccountKey) -> list[RestingOrder]:
+        """The resting orders of an account, in arrival order."""
+        mine = self.by_account.get(account, {})
+        return [order.view() for order in sorted(mine.values(), key=_by_sequence)]
+
+    def __len__(self) -> int:
+        """The number of resting orders."""
+        return len(self.orders)
+
+    def level_count(self, side: Side) -> int:
+        """The number of non-empty price levels on a side."""
+        return len(self.bid_levels if side is _BUY else self.ask_levels)
+
+    # ----- state ----------------------------------------------------------------------------
+
+    def snapshot(self) -> dict:
+        """Plain JSON-safe data (ints, strs, lists, dicts) from which `restore` rebuilds the book."""
+        return book_state.canonical(self)
+
+    @classmethod
+    def restore(cls, snapshot: dict) -> "OrderBook":
+        """Rebuild a book, priority and sequence counter included, from `snapshot()` data."""
+        book = cls(snapshot["tick_size"])
+        book_state.load(book, snapshot)
+        return book
+
+    def canonical(self) -> dict:
+        """The deterministic plain form of the whole state (same as the snapshot)."""
+        return book_state.canonical(self)
+
+    def state_digest(self) -> str:
+        """A sha256 hex digest of the canonical state, for state hashing."""
+        return book_state.digest(book_state.canonical(self))
+
+    # ----- internals shared with matching and book_state -------------------------------------
+
+    def remove(self, order: BookOrder, reason: CancelReason) -> Cancelled:
+        """Take a resting order off the book and describe the cancellation."""
+        cancelled = Cancelled(
+            order.order_id, order.account, order.side, order.price, order.size, reason, order.client_order_id
+        )
+        self.detach(order)
+        return cancelled
+
+    def detach(self, order: BookOrder) -> None:
+        """Unlink an order from its level and every index; drop the level if it empties."""
+        level = order.level
+        level.remove(order)
+        if not level.count:
+            if order.side is _BUY:
+                del self.bid_levels[level.price]
+                self.bid_prices.remove(level.price)
+            else:
+                del self.ask_levels[level.price]
+                self.ask_prices.remove(level.price)
+        del self.orders[order.order_id]
+        mine = self.by_account[order.account]
+        del mine[order.order_id]
+        if not mine:
+            del self.by_account[order.account]
+        if order.client_order_id is not None:
+            del self.by_client_id[(order.account, order.client_order_id)]
+
+    def _rest(self, new: NewOrder, price: int, size: int) -> None:
+        """Queue an order's remainder at the back of its price level."""
+        sequence = self.next_sequence
+        self.next_sequence = sequence + 1
+        expires_at = new.expires_at if new.time_in_force is TimeInForce.GTT else None
+        order = BookOrder(
+            new.order_id, new.account, new.side, price, size, sequence, new.time_in_force,
+            new.post_only, new.self_trade, expires_at, new.client_order_id,
+        )  # fmt: skip
+        self.insert(order)
+
+    def insert(self, order: BookOrder) -> None:
+        """Index an order and append it to its level (creating the level if needed)."""
+        if order.side is _BUY:
+            levels, prices = self.bid_levels, self.bid_prices
+        else:
+            levels, prices = self.ask_levels, self.ask_prices
+        level = levels.get(order.price)
+        if level is None:
+            level = levels[order.price] = PriceLevel(order.price)
+            prices.add(order.price)
+        level.append(order)
+        self.orders[order.order_id] = order
+        mine = self.by_account.get(order.account)
+        if mine is None:
+            mine = self.by_account[order.account] = {}
+        mine[order.order_id] = order
+        if order.client_order_id is not None:
+            self.by_client_id[(order.account, order.client_order_id)] = order
+        if order.expires_at is not None:
+            heap = self.expiries
+            heapq.heappush(heap, (order.expires_at, order.sequence, order.order_id))
+            if len(heap) > 64 and len(heap) > 2 * len(self.orders):
+                # Lazy deletion leaves entries of filled/cancelled orders: rebuild from live ones.
+                self.expiries = sorted(e for e in heap if _is_live(self.orders.get(e[2]), e[1]))
+
+    def _check_new(self, order: NewOrder) -> RejectReason | None:
+        reason = self._check_price_size(order.price, order.size)
+        if reason is not None:
+            return reason
+        if order.order_id in self.orders:
+            return RejectReason.DUPLICATE_ORDER_ID
+        if order.client_order_id is not None and (order.account, order.client_order_id) in self.by_client_id:
+            return RejectReason.DUPLICATE_CLIENT_ORDER_ID
+        if order.post_only is not PostOnly.OFF and (
+            order.order_type is OrderType.MARKET or order.time_in_force in _IMMEDIATE
+        ):
+            return RejectReason.INVALID_ORDER
+        if order.time_in_force is TimeInForce.GTT and type(order.expires_at) is not int:
+            return RejectReason.MISSING_EXPIRY
+        return None
+
+    def _check_price_size(self, price: int, size: int) -> RejectReason | None:
+        if type(size) is not int or size <= 0:
+            return RejectReason.INVALID_SIZE
+        if type(price) is not int or price <= 0 or price % self.tick_size:
+            return RejectReason.INVALID_PRICE
+        return None
+
+    def _check_replacement_post_only(self, order: BookOrder, new_price: int) -> RejectReason | None:
+        """A post-only replacement that would be rejected must leave the old order untouched."""
+        if order.post_only is PostOnly.OFF:
+            return None
+        is_buy = order.side is _BUY
+        best = self.best_ask() if is_buy else self.best_bid()
+        if best is None or (new_price < best if is_buy else new_price > best):
+            return None
+        if order.post_only is PostOnly.REJECT:
+            return RejectReason.POST_ONLY_WOULD_CROSS
+        if is_buy and best - self.tick_size <= 0:
+            return RejectReason.INVALID_PRICE
+        return None
+
+
+def _rejected(order_id: OrderId, reason: RejectReason) -> PlaceResult:
+    return PlaceResult(order_id, reason, (), 0, 0, None, 0, None)
+
+
+def _is_live(order: BookOrder | None, sequence: int) -> bool:
+    return order is not None and order.sequence == sequence
+
+
+def _by_sequence(order: BookOrder) -> int:
+    return order.sequence

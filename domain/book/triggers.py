@@ -1,0 +1,303 @@
+"""Off-book trigger orders: stops, take-profits and trailing stops waiting for a price.
+
+Pure and deterministic like the book. A trigger waits here, keyed by its trigger price and
+direction, until `on_price(price)` (called by the risk engine with mark/oracle prices) finds its
+condition true; it then leaves this structure and is returned for the caller to place on the book
+as a market or limit order. Fired triggers come out ordered by (trigger price, arrival sequence).
+
+Direction follows from kind and side:
+- stop (market/limit) and trailing stop: a BUY fires when price >= trigger, a SELL when price <= trigger.
+- take-profit (market/limit): a BUY fires when price <= trigger, a SELL when price >= trigger.
+Trailing stops follow the best price seen since they were added (the highest for a SELL, the
+lowest for a BUY): trigger = reference -/+ offset, where offset is `trail_amount`, or
+`reference * trail_bps // 10_000` (rounded down: the trigger sits closer to the reference).
+`add` never fires a trigger: the next `on_price` does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from enum import StrEnum
+
+from sortedcontainers import SortedList
+
+from . import book_state
+from .types import AccountKey, ClientOrderId, OrderId, RejectReason, Side
+
+
+class TriggerKind(StrEnum):
+    STOP_MARKET = "stop_market"
+    STOP_LIMIT = "stop_limit"
+    TAKE_PROFIT_MARKET = "take_profit_market"
+    TAKE_PROFIT_LIMIT = "take_profit_limit"
+    TRAILING_STOP = "trailing_stop"  # becomes a market order when triggered
+
+
+class TriggerDirection(StrEnum):
+    RISES_TO = "rises_to"  # fires when price >= trigger price
+    FALLS_TO = "falls_to"  # fires when price <= trigger price
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TriggerOrder:
+    """A conditional order. `trigger_price` is required except for trailing stops, which take
+    exactly one of `trail_amount` / `trail_bps`; `limit_price` is required for *_LIMIT kinds and
+    is the worst price a market kind's caller may use otherwise (optional)."""
+
+    trigger_id: OrderId
+    account: AccountKey
+    side: Side
+    size: int
+    kind: TriggerKind
+    trigger_price: int | None = None
+    limit_price: int | None = None
+    trail_amount: int | None = None
+    trail_bps: int | None = None
+    reduce_only: bool = False
+    client_order_id: ClientOrderId | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PendingTrigger:
+    """A waiting trigger with its current trigger price (trailing stops move it)."""
+
+    order: TriggerOrder
+    direction: TriggerDirection
+    trigger_price: int
+    reference_price: int | None  # trailing stops: best price seen so far
+    sequence: int
+
+
+@dataclass(frozen=True, slots=True)
+class Triggered:
+    """A trigger that fired at `price`; the caller now places `order` on the book."""
+
+    order: TriggerOrder
+    trigger_price: int
+    price: int
+    sequence: int
+
+
+class TriggerBook:
+    """The waiting trigger orders of one market."""
+
+    def __init__(self) -> None:
+        self.next_sequence = 1
+        self.pending: dict[OrderId, _Waiting] = {}
+        self.by_client_id: dict[tuple[AccountKey, ClientOrderId], OrderId] = {}
+        # (trigger_price, sequence) keys; sequence is unique, so keys never tie
+        self.rises = SortedList()
+        self.falls = SortedList()
+        self.ids_by_sequence: dict[int, OrderId] = {}
+        self.trailing: dict[OrderId, _Waiting] = {}
+
+    def add(self, order: TriggerOrder, reference_price: int | None = None) -> RejectReason | None:
+        """Start waiting; trailing stops need the current `reference_price`. None = accepted."""
+        reason = _check(order, reference_price)
+        if reason is not None:
+            return reason
+        if order.trigger_id in self.pending:
+            return RejectReason.DUPLICATE_ORDER_ID
+        if order.client_order_id is not None and (order.account, order.client_order_id) in self.by_client_id:
+            return RejectReason.DUPLICATE_CLIENT_ORDER_ID
+        direction = direction_of(order.kind, order.side)
+        if order.kind is TriggerKind.TRAILING_STOP:
+            trigger_price = _trail(order, reference_price)
+            if trigger_price <= 0:
+                return RejectReason.INVALID_ORDER
+        else:
+            trigger_price, reference_price = order.trigger_price, None
+        sequence = self.next_sequence
+        self.next_sequence = sequence + 1
+        self._insert(_Waiting(order, direction, trigger_price, reference_price, sequence))
+        return None
+
+    def cancel(self, trigger_id: OrderId) -> PendingTrigger | None:
+        """Stop waiting; None if there is no such trigger."""
+        waiting = self.pending.get(trigger_id)
+        if waiting is None:
+            return None
+        self._remove(waiting)
+        return waiting.view()
+
+    def cancel_all(self, account: AccountKey) -> list[PendingTrigger]:
+        """Remove every trigger of an account, in arrival order."""
+        mine = sorted((w for w in self.pending.values() if w.order.account == account), key=_by_sequence)
+        for waiting in mine:
+            self._remove(waiting)
+        return [waiting.view() for waiting in mine]
+
+    def on_price(self, price: int) -> list[Triggered]:
+        """Move trailing stops, then remove and return the triggers whose condition holds."""
+        if type(price) is not int:
+            raise ValueError("price must be an int")
+        for waiting in list(self.trailing.values()):
+            self._follow(waiting, price)
+        keys = list(self.rises.islice(0, self.rises.bisect_left((price + 1,))))
+        keys += self.falls.islice(self.falls.bisect_left((price,)))
+        keys.sort()
+        fired = []
+        for trigger_price, sequence in keys:
+            waiting = self.pending[self.ids_by_sequence[sequence]]
+            self._remove(waiting)
+            fired.append(Triggered(waiting.order, trigger_price, price, sequence))
+        return fired
+
+    def get(self, trigger_id: OrderId) -> PendingTrigger | None:
+        """A waiting trigger by id, or None."""
+        waiting = self.pending.get(trigger_id)
+        return waiting.view() if waiting is not None else None
+
+    def orders_of(self, account: AccountKey) -> list[PendingTrigger]:
+        """The waiting triggers of an account, in arrival order."""
+        mine = sorted((w for w in self.pending.values() if w.order.account == account), key=_by_sequence)
+        return [waiting.view() for waiting in mine]
+
+    def __len__(self) -> int:
+        """The number of waiting triggers."""
+        return len(self.pending)
+
+    def snapshot(self) -> dict:
+        """Plain JSON-safe data from which `restore` rebuilds this structure."""
+        return self.canonical()
+
+    @classmethod
+    def restore(cls, snapshot: dict) -> "TriggerBook":
+        """Rebuild from `snapshot()` data."""
+        if snapshot.get("version") != _VERSION:
+            raise ValueError(f"unsupported trigger snapshot version {snapshot.get('version')!r}")
+        book = cls()
+        book.next_sequence = snapshot["next_sequence"]
+        for row in snapshot["triggers"]:
+            order = _order_from_plain(row["order"])
+            book._insert(
+                _Waiting(order, TriggerDirection(row["direction"]), row["trigger_price"], row["reference_price"],
+                         row["sequence"])
+            )  # fmt: skip
+        return book
+
+    def canonical(self) -> dict:
+        """The deterministic plain form of the whole state."""
+        rows = [w.plain() for w in sorted(self.pending.values(), key=_by_sequence)]
+        return {"version": _VERSION, "next_sequence": self.next_sequence, "triggers": rows}
+
+    def state_digest(self) -> str:
+        """A sha256 hex digest of the canonical state."""
+        return book_state.digest(self.canonical())
+
+    # ----- internals ------------------------------------------------------------------------
+
+    def _index(self, waiting: "_Waiting") -> SortedList:
+        return self.rises if waiting.direction is TriggerDirection.RISES_TO else self.falls
+
+    def _insert(self, waiting: "_Waiting") -> None:
+        order = waiting.order
+        self.pending[order.trigger_id] = waiting
+        self.ids_by_sequence[waiting.sequence] = order.trigger_id
+        self._index(waiting).add((waiting.trigger_price, waiting.sequence))
+        if order.client_order_id is not None:
+            self.by_client_id[(order.account, order.client_order_id)] = order.trigger_id
+        if order.kind is TriggerKind.TRAILING_STOP:
+            self.trailing[order.trigger_id] = waiting
+
+    def _remove(self, waiting: "_Waiting") -> None:
+        order = waiting.order
+        del self.pending[order.trigger_id]
+        del self.ids_by_sequence[waiting.sequence]
+        self._index(waiting).remove((waiting.trigger_price, waiting.sequence))
+        if order.client_order_id is not None:
+            del self.by_client_id[(order.account, order.client_order_id)]
+        self.trailing.pop(order.trigger_id, None)
+
+    def _follow(self, waiting: "_Waiting", price: int) -> None:
+        """A trailing stop's reference follows the price only when it moves in its favour."""
+        is_sell = waiting.order.side is Side.SELL
+        if (price <= waiting.reference_price) if is_sell else (price >= waiting.reference_price):
+            return
+        index = self._index(waiting)
+        index.remove((waiting.trigger_price, waiting.sequence))
+        waiting.reference_price = price
+        waiting.trigger_price = _trail(waiting.order, price)
+        index.add((waiting.trigger_price, waiting.sequence))
+
+
+class _Waiting:
+    """A mutable waiting trigger (trailing stops move their trigger price)."""
+
+    __slots__ = ("order", "direction", "trigger_price", "reference_price", "sequence")
+
+    def __init__(self, order, direction, trigger_price, reference_price, sequence) -> None:
+        self.order = order
+        self.direction = direction
+        self.trigger_price = trigger_price
+        self.reference_price = reference_price
+        self.sequence = sequence
+
+    def view(self) -> PendingTrigger:
+        return PendingTrigger(self.order, self.direction, self.trigger_price, self.reference_price, self.sequence)
+
+    def plain(self) -> dict:
+        return {
+            "order": {f.name: _plain_value(getattr(self.order, f.name)) for f in fields(TriggerOrder)},
+            "direction": self.direction.value,
+            "trigger_price": self.trigger_price,
+            "reference_price": self.reference_price,
+            "sequence": self.sequence,
+        }
+
+
+_VERSION = 1
+
+
+def direction_of(kind: TriggerKind, side: Side) -> TriggerDirection:
+    """Stops (incl. trailing) buy on a rise and sell on a fall; take-profits the other way."""
+    is_take_profit = kind in (TriggerKind.TAKE_PROFIT_MARKET, TriggerKind.TAKE_PROFIT_LIMIT)
+    rises = (side is Side.BUY) != is_take_profit
+    return TriggerDirection.RISES_TO if rises else TriggerDirection.FALLS_TO
+
+
+def _trail(order: TriggerOrder, reference: int) -> int:
+    offset = order.trail_amount if order.trail_amount is not None else reference * order.trail_bps // 10_000
+    return reference - offset if order.side is Side.SELL else reference + offset
+
+
+def _is_positive_int(value: object) -> bool:
+    return type(value) is int and value > 0
+
+
+def _check(order: TriggerOrder, reference_price: int | None) -> RejectReason | None:
+    if not _is_positive_int(order.size):
+        return RejectReason.INVALID_SIZE
+    if order.kind in (TriggerKind.STOP_LIMIT, TriggerKind.TAKE_PROFIT_LIMIT) and not _is_positive_int(
+        order.limit_price
+    ):
+        return RejectReason.INVALID_PRICE
+    if order.limit_price is not None and not _is_positive_int(order.limit_price):
+        return RejectReason.INVALID_PRICE
+    has_amount, has_bps = order.trail_amount is not None, order.trail_bps is not None
+    if order.kind is not TriggerKind.TRAILING_STOP:
+        if has_amount or has_bps:
+            return RejectReason.INVALID_ORDER
+        return None if _is_positive_int(order.trigger_price) else RejectReason.INVALID_PRICE
+    if has_amount == has_bps or order.trigger_price is not None:
+        return RejectReason.INVALID_ORDER
+    if has_amount and not _is_positive_int(order.trail_amount):
+        return RejectReason.INVALID_ORDER
+    if has_bps and not (_is_positive_int(order.trail_bps) and order.trail_bps < 10_000):
+        return RejectReason.INVALID_ORDER
+    return None if _is_positive_int(reference_price) else RejectReason.INVALID_PRICE
+
+
+def _plain_value(value: object) -> object:
+    return value.value if isinstance(value, StrEnum) else value
+
+
+def _order_from_plain(row: dict) -> TriggerOrder:
+    values = dict(row)
+    values["side"] = Side(values["side"])
+    values["kind"] = TriggerKind(values["kind"])
+    return TriggerOrder(**values)
+
+
+def _by_sequence(waiting: "_Waiting") -> int:
+    return waiting.sequence
