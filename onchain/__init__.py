@@ -1,0 +1,1 @@
+"""On-chain side of QuantDesk: the Solana program, its layout, converter and client."""
