@@ -183,6 +183,21 @@ class OrderBook:
             book, prices = self.ask_levels, self.ask_prices.islice(0, max(levels, 0))
         return [Level(price, book[price].size, book[price].count) for price in prices]
 
+    def iter_levels(self, side: Side):
+        """All aggregated levels of a side, best first, lazily (stop iterating when done)."""
+        if side is _BUY:
+            book, prices = self.bid_levels, reversed(self.bid_prices)
+        else:
+            book, prices = self.ask_levels, iter(self.ask_prices)
+        for price in prices:
+            level = book[price]
+            yield Level(price, level.size, level.count)
+
+    def orders_at(self, side: Side, price: int) -> list[RestingOrder]:
+        """The orders resting at one price of a side, in queue order (next to trade first)."""
+        level = (self.bid_levels if side is _BUY else self.ask_levels).get(price)
+        return [order.view() for order in level.orders()] if level is not None else []
+
     def level_size(self, side: Side, price: int) -> int:
         """The total resting size at one price of a side (0 if none)."""
         level = (self.bid_levels if side is _BUY else self.ask_levels).get(price)
