@@ -1,0 +1,152 @@
+"""Order operations per second through the order book, in one process.
+
+Two workloads, each recorded first (not timed) and then re-run through a fresh OrderBook (timed,
+best of 3 runs because the machine is shared):
+- the LOBSTER AMZN 2012-06-21 level-1 day: every book call of the replay procedure in
+  tests/unit/book/lobster_replay.py (adds, partial/full cancels, executions as IOC orders, syncs),
+  without the comparison;
+- a synthetic seeded mix around a moving mid price: ~55% passive adds, ~25% cancels of live
+  orders, ~5% size-shrinking modifies, ~15% crossing orders (limit and IOC), 10 accounts with
+  self-trade prevention on.
+`limit` is the same operations through a bare loop that does only one dict insert/pop/get and one
+deque append per operation (no matching, no price index): the ceiling of the Python
+interpreter for the bookkeeping alone.
+
+Run: python -m bench.matching
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import deque
+
+from bench.report import emit
+from domain.book import NewOrder, OrderBook, SelfTradePrevention, Side, TimeInForce
+from tests.unit.book.lobster_replay import AMZN, replay
+
+RUNS = 3
+SYNTHETIC_OPERATIONS = 200_000
+
+
+def synthetic_operations(seed: int = 7, count: int = SYNTHETIC_OPERATIONS) -> list[tuple]:
+    """A seeded mix recorded against a shadow book so cancels and modifies name live orders."""
+    rng = random.Random(seed)
+    shadow = OrderBook(tick_size=1)
+    operations: list[tuple] = []
+    mid, next_id, live = 100_000, 0, []
+    for _ in range(count):
+        draw = rng.random()
+        mid += rng.choice((-1, 0, 0, 1))
+        if draw < 0.25 and live:
+            order_id = live.pop(rng.randrange(len(live)))
+            operations.append(("cancel", order_id))
+            shadow.cancel(order_id)
+            continue
+        if draw < 0.30 and live:
+            resting = shadow.order(live[rng.randrange(len(live))])
+            if resting is not None and resting.size > 1:
+                operation = ("modify", resting.order_id, resting.price, resting.size - 1)
+                operations.append(operation)
+                shadow.modify(resting.order_id, new_price=resting.price, new_size=resting.size - 1)
+                continue
+        next_id += 1
+        side = Side.BUY if rng.random() < 0.5 else Side.SELL
+        sign = -1 if side is Side.BUY else 1
+        crossing = draw > 0.85
+        price = mid - sign * rng.randint(1, 5) if crossing else mid + sign * rng.randint(1, 50)
+        order = NewOrder(
+            order_id=next_id,
+            account=f"acct-{rng.randrange(10)}",
+            side=side,
+            price=max(price, 1),
+            size=rng.randint(1, 20) * 10,
+            time_in_force=TimeInForce.IOC if crossing and rng.random() < 0.5 else TimeInForce.GTC,
+            self_trade=SelfTradePrevention.CANCEL_RESTING if rng.random() < 0.5 else SelfTradePrevention.CANCEL_TAKER,
+        )
+        operations.append(("place", order))
+        if shadow.place(order).resting_size:
+            live.append(next_id)
+    return operations
+
+
+def run_book(operations: list[tuple]) -> tuple[float, int, str]:
+    """Seconds to run the operations through a fresh book, fills made, final state digest."""
+    book = OrderBook(tick_size=1)
+    place, cancel, modify = book.place, book.cancel, book.modify
+    fills = 0
+    started = time.perf_counter()
+    for operation in operations:
+        kind = operation[0]
+        if kind == "place":
+            fills += len(place(operation[1]).fills)
+        elif kind == "cancel":
+            cancel(operation[1])
+        else:
+            modify(operation[1], new_price=operation[2], new_size=operation[3])
+    return time.perf_counter() - started, fills, book.state_digest()
+
+
+def run_bare_loop(operations: list[tuple]) -> float:
+    """Seconds for the same operations as one dict insert/pop/get and one deque append each."""
+    orders: dict = {}
+    queue: deque = deque()
+    started = time.perf_counter()
+    for operation in operations:
+        kind = operation[0]
+        if kind == "place":
+            order = operation[1]
+            orders[order.order_id] = order
+            queue.append(order)
+        elif kind == "cancel":
+            orders.pop(operation[1], None)
+        else:
+            orders.get(operation[1])
+    return time.perf_counter() - started
+
+
+def best_of(runs: int, measure, operations) -> float:
+    """The shortest of several timings (the least disturbed by other processes)."""
+    return min(_seconds(measure(operations)) for _ in range(runs))
+
+
+def _seconds(outcome) -> float:
+    return outcome[0] if isinstance(outcome, tuple) else outcome
+
+
+def main() -> None:
+    _, driver = replay(AMZN)
+    lobster = driver.operations
+    synthetic = synthetic_operations()
+    lobster_seconds = best_of(RUNS, run_book, lobster)
+    synthetic_seconds = best_of(RUNS, run_book, synthetic)
+    _, lobster_fills, lobster_digest = run_book(lobster)
+    _, synthetic_fills, _ = run_book(synthetic)
+    assert lobster_digest == driver.book.state_digest(), "re-running the recorded day must rebuild the same book"
+    bare_seconds = best_of(RUNS, run_bare_loop, lobster) + best_of(RUNS, run_bare_loop, synthetic)
+    total = len(lobster) + len(synthetic)
+    value = round(total / (lobster_seconds + synthetic_seconds))
+    limit = round(total / bare_seconds)
+    print(f"LOBSTER AMZN day: {len(lobster)} ops, {lobster_fills} fills, {len(lobster) / lobster_seconds:,.0f} ops/s")
+    print(f"synthetic mix:    {len(synthetic)} ops, {synthetic_fills} fills, {len(synthetic) / synthetic_seconds:,.0f} ops/s")
+    print(f"bare dict/deque loop over the same ops (limit): {limit:,} ops/s")
+    emit(
+        bench="matching",
+        value=value,
+        unit="ops/s",
+        limit=limit,
+        floor=100_000,
+        operations=total,
+        lobster_ops=len(lobster),
+        lobster_ops_per_s=round(len(lobster) / lobster_seconds),
+        lobster_fills=lobster_fills,
+        synthetic_ops=len(synthetic),
+        synthetic_ops_per_s=round(len(synthetic) / synthetic_seconds),
+        synthetic_fills=synthetic_fills,
+        limit_is="same ops as one dict insert/pop/get + one deque append each, no matching",
+        runs=f"best of {RUNS}",
+    )
+
+
+if __name__ == "__main__":
+    main()
