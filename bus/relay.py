@@ -1,0 +1,230 @@
+"""The relay: publishes every stored event, in log order, to ``QD_EVT`` exactly once.
+
+    python -m bus.relay --nats nats://127.0.0.1:4222 --pg "host=127.0.0.1 port=5432 dbname=qd"
+
+Exactly once, without a position table of its own:
+
+- **Resume from the stream.** At start (and after any doubt) the relay reads the events stream's
+  last message; its ``Qd-Position`` header is the last log position published, its stream
+  sequence the stream's head. The relay continues with the store's next notification after it.
+  A position is therefore "recorded" only by the acknowledged publish itself.
+- **Expected last sequence.** Message *i* of a run is published with
+  ``Nats-Expected-Last-Sequence`` = head + *i*: the server stores it only directly after its
+  predecessor. A stale relay (a zombie, a duplicate process, a publish that outlived its
+  connection) cannot insert, reorder or skip: its publish fails and it resumes from the stream.
+- **Msg id.** ``Nats-Msg-Id`` = position: a backstop dedup within the stream's window.
+
+Throughput: publishes are asynchronous in windows (``--window`` messages), the next window is
+read from PostgreSQL while the acks of the current one arrive, and up to two windows are in
+flight; acks are checked in order (sequence must be exactly head + i, never a duplicate).
+Wake-up: PostgreSQL ``LISTEN`` on the store's channel (eventsourcing NOTIFYs on every insert),
+with a short poll as a backstop.
+
+Known limits: one relay should run (a second one is safe but wastes work on failed publishes);
+if the events stream is emptied while its sequence is non-zero (purge is denied, so only by
+deleting and re-creating it differently) the relay refuses to guess and stops.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+from collections import deque
+from typing import Any
+
+import nats
+import psycopg
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from psycopg import sql
+
+from bus import streams, subjects
+from bus.relay_publisher import PipelinedPublisher, PublishRefused
+from bus.relay_source import Outgoing, StoreSource
+
+log = logging.getLogger("bus.relay")
+
+EXPECTED_LAST_SEQUENCE = "Nats-Expected-Last-Sequence"
+
+
+class RelayCannotResume(RuntimeError):
+    """The events stream lost the message that tells where to resume."""
+
+
+class Relay:
+    """Publishes the store's notification log to the events stream, exactly once, in order."""
+
+    def __init__(
+        self,
+        connection: Client,
+        source: StoreSource,
+        *,
+        window: int = 1000,
+        ack_timeout: float = 10.0,
+        poll_interval: float = 0.25,
+    ) -> None:
+        self.js: JetStreamContext = connection.jetstream()
+        self.publisher = PipelinedPublisher(connection)
+        self.source = source
+        self.window = window
+        self.ack_timeout = ack_timeout
+        self.poll_interval = poll_interval
+        self.position = 0  # last log position known stored in the stream
+        self.stream_seq = 0  # the stream's last sequence
+        self.published = 0  # messages acknowledged in this process
+        self.wake = asyncio.Event()
+
+    async def resume(self) -> None:
+        """Set position and head from the events stream's last message."""
+        await self.publisher.start()
+        state = (await self.js.stream_info(streams.EVENTS_STREAM)).state
+        if state.messages == 0:
+            if state.last_seq:
+                raise RelayCannotResume(
+                    f"{streams.EVENTS_STREAM} is empty at sequence {state.last_seq}: "
+                    "the last published position is unknown"
+                )
+            self.position, self.stream_seq = 0, 0
+            return
+        last = await self.js.get_msg(streams.EVENTS_STREAM, seq=state.last_seq)
+        self.position = int((last.headers or {})[subjects.HEADER_POSITION])
+        self.stream_seq = state.last_seq
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Relay until ``stop`` is set; resynchronise from the stream after any failure."""
+        await self.resume()
+        log.info("relay resuming after position %d (stream seq %d)", self.position, self.stream_seq)
+        while not stop.is_set():
+            try:
+                await self._relay_until_idle_or_failure(stop)
+            except (asyncio.TimeoutError, PublishRefused, nats.errors.Error, OSError) as error:
+                log.warning("relay resynchronising after %r", error)
+                await asyncio.sleep(0.2)
+                await self.resume()
+                continue
+            if stop.is_set():
+                break
+            try:
+                await asyncio.wait_for(self.wake.wait(), self.poll_interval)
+            except asyncio.TimeoutError:
+                pass
+            self.wake.clear()
+
+    async def relay_available(self) -> int:
+        """Relay everything stored now; returns how many messages were published."""
+        before = self.published
+        await self._relay_until_idle_or_failure(asyncio.Event())
+        return self.published - before
+
+    async def _relay_until_idle_or_failure(self, stop: asyncio.Event) -> None:
+        """Pipeline: publish a window, read the next one while its acks arrive, confirm in order."""
+        in_flight: deque[tuple[list[Outgoing], list[asyncio.Future], int]] = deque()
+        next_position, next_seq = self.position, self.stream_seq
+        try:
+            batch = await asyncio.to_thread(self.source.read, next_position, self.window)
+            while batch or in_flight:
+                if batch and not stop.is_set():
+                    futures = await self._publish(batch, next_seq)
+                    in_flight.append((batch, futures, next_seq))
+                    next_position, next_seq = batch[-1].position, next_seq + len(batch)
+                    reading = asyncio.create_task(
+                        asyncio.to_thread(self.source.read, next_position, self.window)
+                    )
+                else:
+                    reading = None
+                # Keep at most two windows in flight: confirm the oldest before going on.
+                if len(in_flight) >= 2 or reading is None:
+                    await self._confirm(*in_flight.popleft())
+                batch = await reading if reading is not None else []
+        finally:
+            for _, futures, _ in in_flight:
+                for future in futures:
+                    future.cancel()
+
+    async def _publish(self, batch: list[Outgoing], head: int) -> list[asyncio.Future]:
+        futures = []
+        for offset, message in enumerate(batch):
+            position = str(message.position)
+            headers = {
+                subjects.HEADER_MSG_ID: position,
+                subjects.HEADER_POSITION: position,
+                EXPECTED_LAST_SEQUENCE: str(head + offset),
+            }
+            futures.append(await self.publisher.publish(message.subject, message.data, headers))
+        return futures
+
+    async def _confirm(self, batch: list[Outgoing], futures: list[asyncio.Future], head: int) -> None:
+        acks = await asyncio.wait_for(asyncio.gather(*futures), self.ack_timeout)
+        for offset, (message, ack) in enumerate(zip(batch, acks)):
+            if ack.duplicate or ack.seq != head + offset + 1 or ack.stream != streams.EVENTS_STREAM:
+                raise PublishRefused(
+                    0, 0, f"unexpected ack {ack} for position {message.position} at head {head + offset}"
+                )
+            self.position, self.stream_seq = message.position, ack.seq
+            self.published += 1
+
+
+async def listen_for_inserts(dsn: str, channel: str, wake: asyncio.Event, stop: asyncio.Event) -> None:
+    """Set ``wake`` on every NOTIFY of the store's channel; reconnect on failure."""
+    while not stop.is_set():
+        try:
+            async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as connection:
+                await connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+                async for _ in connection.notifies():
+                    wake.set()
+                    if stop.is_set():
+                        return
+        except (psycopg.Error, OSError) as error:
+            log.warning("LISTEN %s failed (%r); polling until it reconnects", channel, error)
+            await asyncio.sleep(1.0)
+
+
+def open_source(dsn: str) -> StoreSource:
+    """The engine's store (bus.event_store) as a relay source."""
+    from bus.event_store import ExchangeStore
+
+    store = ExchangeStore(dsn)
+    return StoreSource(store.recorder, store.mapper)
+
+
+async def main(nats_url: str, dsn: str, window: int) -> None:
+    """Bootstrap: connect, declare the streams, relay until SIGTERM/SIGINT."""
+    connection = await nats.connect(nats_url, max_reconnect_attempts=-1, name="qd-relay")
+    await streams.declare(connection.jetstream())
+    source = await asyncio.to_thread(open_source, dsn)
+    relay = Relay(connection, source, window=window)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    channel = getattr(source.recorder, "channel_name", None)
+    listener = asyncio.create_task(listen_for_inserts(dsn, channel, relay.wake, stop)) if channel else None
+
+    async def wake_on_stop() -> None:
+        await stop.wait()
+        relay.wake.set()
+
+    waker = asyncio.create_task(wake_on_stop())
+    try:
+        await relay.run(stop)
+    finally:
+        for task in (listener, waker):
+            if task is not None:
+                task.cancel()
+        await connection.drain()
+
+
+def _parse_args(argv: Any = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bus.relay", description=__doc__.splitlines()[0])
+    parser.add_argument("--nats", default="nats://127.0.0.1:4222", help="NATS server URL")
+    parser.add_argument("--pg", required=True, help="PostgreSQL conninfo of the event store")
+    parser.add_argument("--window", type=int, default=1000, help="messages per publish window")
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    arguments = _parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    asyncio.run(main(arguments.nats, arguments.pg, arguments.window))
