@@ -41,12 +41,19 @@ from .types import (
     PostOnly,
     RejectReason,
     RestingOrder,
+    SelfTradePrevention,
     Side,
     TimeInForce,
 )
 
+# Enum members as module constants: the hot path compares identities without attribute lookups.
 _BUY = Side.BUY
+_OFF, _REJECT = PostOnly.OFF, PostOnly.REJECT
+_MARKET = OrderType.MARKET
+_GTT, _FOK = TimeInForce.GTT, TimeInForce.FOK
 _IMMEDIATE = (TimeInForce.IOC, TimeInForce.FOK)
+_ENUM_FIELDS = (("side", Side), ("order_type", OrderType), ("time_in_force", TimeInForce),
+                ("post_only", PostOnly), ("self_trade", SelfTradePrevention))  # fmt: skip
 
 
 class OrderBook:
@@ -76,17 +83,17 @@ class OrderBook:
             return _rejected(order.order_id, reason)
         is_buy = order.side is _BUY
         price = order.price
-        if order.post_only is not PostOnly.OFF:
+        if order.post_only is not _OFF:
             best = self.best_ask() if is_buy else self.best_bid()
             if best is not None and (price >= best if is_buy else price <= best):
-                if order.post_only is PostOnly.REJECT:
+                if order.post_only is _REJECT:
                     return _rejected(order.order_id, RejectReason.POST_ONLY_WOULD_CROSS)
                 price = best - self.tick_size if is_buy else best + self.tick_size
                 if price <= 0:
                     return _rejected(order.order_id, RejectReason.INVALID_PRICE)
             self._rest(order, price, order.size)
             return PlaceResult(order.order_id, None, (), 0, order.size, price, 0, None)
-        if order.time_in_force is TimeInForce.FOK and fillable_size(self, order) < order.size:
+        if order.time_in_force is _FOK and fillable_size(self, order) < order.size:
             return _rejected(order.order_id, RejectReason.FOK_NOT_FILLED)
         fills, maker_cancels, remaining, self_trade_stop = match_incoming(self, order)
         filled = order.size - remaining
@@ -94,7 +101,7 @@ class OrderBook:
             return PlaceResult(order.order_id, None, fills, filled, 0, None, 0, None, maker_cancels)
         if self_trade_stop:
             reason = CancelReason.SELF_TRADE
-        elif order.order_type is OrderType.MARKET or order.time_in_force in _IMMEDIATE:
+        elif order.order_type is _MARKET or order.time_in_force in _IMMEDIATE:
             reason = CancelReason.IMMEDIATE_REMAINDER
         else:
             self._rest(order, price, remaining)
@@ -115,7 +122,7 @@ class OrderBook:
         mine = self.by_account.get(account)
         if not mine:
             return []
-        chosen = sorted((o for o in mine.values() if side is None or o.side is side), key=_by_sequence)
+        chosen = sorted((o for o in mine.values() if side is None or o.side == side), key=_by_sequence)
         return [self.remove(order, reason) for order in chosen]
 
     def modify(self, order_id: OrderId, *, new_price: int, new_size: int) -> ModifyResult:
@@ -177,7 +184,7 @@ class OrderBook:
 
     def depth(self, side: Side, levels: int = 10) -> list[Level]:
         """The top `levels` aggregated levels of a side, best first."""
-        if side is _BUY:
+        if side == _BUY:
             book, prices = self.bid_levels, self.bid_prices.islice(-levels, reverse=True) if levels > 0 else []
         else:
             book, prices = self.ask_levels, self.ask_prices.islice(0, max(levels, 0))
@@ -185,7 +192,7 @@ class OrderBook:
 
     def iter_levels(self, side: Side):
         """All aggregated levels of a side, best first, lazily (stop iterating when done)."""
-        if side is _BUY:
+        if side == _BUY:
             book, prices = self.bid_levels, reversed(self.bid_prices)
         else:
             book, prices = self.ask_levels, iter(self.ask_prices)
@@ -195,12 +202,12 @@ class OrderBook:
 
     def orders_at(self, side: Side, price: int) -> list[RestingOrder]:
         """The orders resting at one price of a side, in queue order (next to trade first)."""
-        level = (self.bid_levels if side is _BUY else self.ask_levels).get(price)
+        level = (self.bid_levels if side == _BUY else self.ask_levels).get(price)
         return [order.view() for order in level.orders()] if level is not None else []
 
     def level_size(self, side: Side, price: int) -> int:
         """The total resting size at one price of a side (0 if none)."""
-        level = (self.bid_levels if side is _BUY else self.ask_levels).get(price)
+        level = (self.bid_levels if side == _BUY else self.ask_levels).get(price)
         return level.size if level is not None else 0
 
     def order(self, order_id: OrderId) -> RestingOrder | None:
@@ -224,7 +231,7 @@ class OrderBook:
 
     def level_count(self, side: Side) -> int:
         """The number of non-empty price levels on a side."""
-        return len(self.bid_levels if side is _BUY else self.ask_levels)
+        return len(self.bid_levels if side == _BUY else self.ask_levels)
 
     # ----- state ----------------------------------------------------------------------------
 
@@ -280,7 +287,7 @@ class OrderBook:
         """Queue an order's remainder at the back of its price level."""
         sequence = self.next_sequence
         self.next_sequence = sequence + 1
-        expires_at = new.expires_at if new.time_in_force is TimeInForce.GTT else None
+        expires_at = new.expires_at if new.time_in_force is _GTT else None
         order = BookOrder(
             new.order_id, new.account, new.side, price, size, sequence, new.time_in_force,
             new.post_only, new.self_trade, expires_at, new.client_order_id,
@@ -316,15 +323,18 @@ class OrderBook:
         reason = self._check_price_size(order.price, order.size)
         if reason is not None:
             return reason
+        if type(order.order_id) not in (int, str) or not _is_text_or_none(order.client_order_id):
+            return RejectReason.INVALID_ORDER
+        for name, kind in _ENUM_FIELDS:
+            if type(getattr(order, name)) is not kind:  # a bare "buy" would silently mean "sell"
+                return RejectReason.INVALID_ORDER
         if order.order_id in self.orders:
             return RejectReason.DUPLICATE_ORDER_ID
         if order.client_order_id is not None and (order.account, order.client_order_id) in self.by_client_id:
             return RejectReason.DUPLICATE_CLIENT_ORDER_ID
-        if order.post_only is not PostOnly.OFF and (
-            order.order_type is OrderType.MARKET or order.time_in_force in _IMMEDIATE
-        ):
+        if order.post_only is not _OFF and (order.order_type is _MARKET or order.time_in_force in _IMMEDIATE):
             return RejectReason.INVALID_ORDER
-        if order.time_in_force is TimeInForce.GTT and type(order.expires_at) is not int:
+        if order.time_in_force is _GTT and type(order.expires_at) is not int:
             return RejectReason.MISSING_EXPIRY
         return None
 
@@ -352,6 +362,10 @@ class OrderBook:
 
 def _rejected(order_id: OrderId, reason: RejectReason) -> PlaceResult:
     return PlaceResult(order_id, reason, (), 0, 0, None, 0, None)
+
+
+def _is_text_or_none(value: object) -> bool:
+    return value is None or type(value) is str
 
 
 def _is_live(order: BookOrder | None, sequence: int) -> bool:

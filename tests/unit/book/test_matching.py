@@ -1,6 +1,6 @@
 """Matching narratives: price-time priority, partial fills, market, IOC and FOK orders."""
 
-from domain.book import CancelReason, Level, OrderBook, OrderType, RejectReason, Side, TimeInForce
+from domain.book import CancelReason, Level, NewOrder, OrderBook, OrderType, RejectReason, Side, TimeInForce
 
 from .builders import buy, sell, traded
 
@@ -123,3 +123,19 @@ def test_duplicate_ids_are_rejected_and_client_ids_are_found_in_one_lookup():
     # And alice's order is found by her client id
     assert book.order_by_client_id("alice", "c-1").order_id == "o-1"
     assert book.order_by_client_id("carol", "c-1") is None
+
+
+def test_untyped_values_are_rejected_rather_than_misread():
+    book = OrderBook()
+    # A bare "buy" string instead of Side.BUY, or a list as an order id, is refused, not guessed
+    assert book.place(NewOrder(order_id=1, account="a", side="buy", price=1, size=1)).reject_reason is (
+        RejectReason.INVALID_ORDER
+    )
+    assert book.place(NewOrder(order_id=[1], account="a", side=Side.BUY, price=1, size=1)).reject_reason is (
+        RejectReason.INVALID_ORDER
+    )
+    assert book.place(buy(100, 1.5)).reject_reason is RejectReason.INVALID_SIZE
+    assert len(book) == 0
+    # Queries accept the plain string values too
+    book.place(buy(100, 2))
+    assert book.level_size("buy", 100) == 2 and book.depth("buy")[0].size == 2
