@@ -1,0 +1,73 @@
+"""Reading the log for an audit: stored events joined with their chain rows, in log order.
+
+`StoreLog` streams rows from PostgreSQL through a server-side cursor inside one REPEATABLE READ
+transaction, so a replay sees one consistent snapshot however long it runs and however much the
+engine writes meanwhile. The FULL JOIN keeps a position whose event or chain row was deleted,
+so verification can name it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import sql
+
+from audit.chain import LogRow, chain_table_name
+
+DEFAULT_EVENTS_TABLE = "exchange_events"
+_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class StoreLog:
+    """The event log of one eventsourcing events table (and its chain) in PostgreSQL."""
+
+    dsn: str
+    events_table: str = DEFAULT_EVENTS_TABLE
+    schema: str = "public"
+
+    def rows(self, up_to: int | None = None, with_chain: bool = True) -> Iterator[LogRow]:
+        """Every position from genesis to `up_to` (inclusive; None = the end), in order."""
+        with psycopg.connect(self.dsn) as conn:
+            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            with conn.transaction():
+                has_chain = with_chain and self._has_chain(conn)
+                query = self._query(has_chain, up_to)
+                with conn.cursor(name="audit_log", binary=True) as cursor:
+                    cursor.itersize = _BATCH
+                    cursor.execute(query, (up_to,) if up_to is not None else None)
+                    while batch := cursor.fetchmany(_BATCH):
+                        for row in batch:
+                            yield LogRow(*row) if has_chain else LogRow(*row, None, None)
+
+    def max_position(self) -> int:
+        """The highest stored position (0 for an empty store)."""
+        with psycopg.connect(self.dsn) as conn:
+            query = sql.SQL("SELECT coalesce(max(notification_id), 0) FROM {}").format(
+                sql.Identifier(self.schema, self.events_table))
+            return conn.execute(query).fetchone()[0]
+
+    def _has_chain(self, conn: psycopg.Connection) -> bool:
+        found = conn.execute("SELECT to_regclass(%s)", (
+            f"{self.schema}.{chain_table_name(self.events_table)}",)).fetchone()[0]
+        return found is not None
+
+    def _query(self, has_chain: bool, up_to: int | None) -> sql.Composed:
+        events = sql.Identifier(self.schema, self.events_table)
+        if not has_chain:
+            where = sql.SQL(" WHERE e.notification_id <= %s") if up_to is not None else sql.SQL("")
+            return sql.SQL(
+                "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic,"
+                " e.state FROM {events} e{where} ORDER BY e.notification_id"
+            ).format(events=events, where=where)
+        chain = sql.Identifier(self.schema, chain_table_name(self.events_table))
+        where = (sql.SQL(" WHERE coalesce(e.notification_id, c.notification_id) <= %s")
+                 if up_to is not None else sql.SQL(""))
+        return sql.SQL(
+            "SELECT coalesce(e.notification_id, c.notification_id), e.originator_id,"
+            " e.originator_version, e.topic, e.state, c.prev_hash, c.hash"
+            " FROM {events} e FULL JOIN {chain} c ON c.notification_id = e.notification_id"
+            "{where} ORDER BY 1"
+        ).format(events=events, chain=chain, where=where)
