@@ -1,0 +1,285 @@
+"""The Market aggregate: one perpetual market, its parameters, status, order book, off-book
+trigger orders and fee pool.
+
+The book (`domain.book`) is deterministic, so the Market records the *inputs* of each book call
+together with what the call returned (fills, what rested, what was cancelled): projections read
+the results from the event, and replay re-runs the same call, which rebuilds the same book.
+Live, the book call runs first (a rejected call changes nothing and records no event); the event
+body then finds the result already applied and only updates the Market's own bookkeeping.
+
+Invariants: the book is never crossed (the book's invariant); the fee pool only changes by the
+fees recorded in `OrderPlaced`/`OrderModified` events; a reduce-only id set only holds resting
+orders. Known limit: fees are in USDC quote units (1e6) only.
+"""
+
+from typing import Any, Callable
+
+from eventsourcing.domain import event
+
+from .aggregate import DomainAggregate
+from .book import (
+    CancelReason,
+    NewOrder,
+    OrderBook,
+    OrderType,
+    PlaceResult,
+    PostOnly,
+    SelfTradePrevention,
+    Side,
+    TimeInForce,
+    TriggerBook,
+)
+from .ids import market_aggregate_id
+from .market_params import MarketParams, MarketStatus
+from .numbers import fee_amount, notional_floor
+
+
+class Market(DomainAggregate):
+    """One perpetual market (natural key: its symbol)."""
+
+    @staticmethod
+    def create_id(symbol: str):  # noqa: ANN205
+        """uuid5 of the symbol: creating a market twice yields the same id."""
+        return market_aggregate_id(symbol)
+
+    @event("Created")
+    def __init__(self, at: int, seq: int, symbol: str, params: dict) -> None:
+        self.symbol = symbol
+        self.params = MarketParams.from_payload(params)
+        self.status = MarketStatus.ACTIVE
+        self.book = OrderBook(self.params.tick_size)
+        self.triggers = TriggerBook()
+        self.fee_pool = 0
+        self.last_trade_price: int | None = None
+        self.reduce_only_ids: set[int] = set()
+        self._live_result: Any = None
+
+    # ----- admin ----------------------------------------------------------------------------
+
+    @event("ParametersChanged")
+    def change_parameters(self, at: int, seq: int, changes: dict) -> None:
+        """Replace some parameters (validated by the caller)."""
+        self.params = self.params.changed(changes)
+        self.book.tick_size = self.params.tick_size
+
+    @event("StatusChanged")
+    def set_status(self, at: int, seq: int, status: str) -> None:
+        """Active, reduce-only or paused."""
+        self.status = MarketStatus(status)
+
+    # ----- orders on the book ---------------------------------------------------------------
+
+    def place_order(self, at: int, seq: int, order: dict) -> PlaceResult:
+        """Submit an order (payload from `order_payload`); records `OrderPlaced` unless the book
+        rejected it, and returns the book's result."""
+        result = self.book.place(new_order_from(order))
+        if result.accepted:
+            self._live_result = result
+            self._record_order_placed(at=at, seq=seq, order=order, **self.placement_payload(order, result))
+        return result
+
+    @event("OrderPlaced")
+    def _record_order_placed(
+        self, at: int, seq: int, order: dict, fills: list, rested_size: int, rested_price: int | None,
+        cancelled_size: int, cancel_reason: str | None, stp_cancelled: list,
+    ) -> None:
+        self._once(lambda: self.book.place(new_order_from(order)))
+        self._after_matching(order["order_id"], order["reduce_only"] and rested_size > 0, fills, stp_cancelled)
+
+    def modify_order(self, at: int, seq: int, order_id: int, new_price: int, new_size: int, reduce_only: bool):
+        """Cancel-replace a resting order; records `OrderModified` unless the book rejected it."""
+        resting = self.book.order(order_id)
+        result = self.book.modify(order_id, new_price=new_price, new_size=new_size)
+        if result.accepted:
+            self._live_result = result
+            placed = result.replaced
+            payload = self.placement_payload(replacement_payload(resting, new_price, new_size, reduce_only), placed) if placed else None
+            self._record_order_modified(
+                at=at, seq=seq, order_id=order_id, new_price=new_price, new_size=new_size,
+                kept_priority=result.kept_priority, old_price=result.old_price, old_size=result.old_size,
+                placement=payload,
+            )
+        return result
+
+    @event("OrderModified")
+    def _record_order_modified(
+        self, at: int, seq: int, order_id: int, new_price: int, new_size: int, kept_priority: bool,
+        old_price: int, old_size: int, placement: dict | None,
+    ) -> None:
+        self._once(lambda: self.book.modify(order_id, new_price=new_price, new_size=new_size))
+        if placement is not None:
+            still_resting = self.book.order(order_id) is not None
+            keep = order_id in self.reduce_only_ids and still_resting
+            self.reduce_only_ids.discard(order_id)
+            self._after_matching(order_id, keep, placement["fills"], placement["stp_cancelled"])
+
+    def cancel_orders(self, at: int, seq: int, order_ids: list[int], reason: str) -> list[dict]:
+        """Remove resting orders (unknown ids are skipped); one `OrdersCancelled` event if any."""
+        cancelled = [resting_payload(self.book.order(i)) for i in order_ids if self.book.order(i) is not None]
+        if cancelled:
+            self._record_orders_cancelled(at=at, seq=seq, reason=reason, cancelled=cancelled)
+        return cancelled
+
+    @event("OrdersCancelled")
+    def _record_orders_cancelled(self, at: int, seq: int, reason: str, cancelled: list) -> None:
+        book_reason = _BOOK_CANCEL_REASONS.get(reason, CancelReason.ADMIN)
+        for order in cancelled:
+            self.book.cancel(order["order_id"], book_reason)
+            self.reduce_only_ids.discard(order["order_id"])
+
+    def expire_orders(self, at: int, seq: int) -> list[dict]:
+        """Remove GTT orders expired at `at`; one `OrdersExpired` event if any."""
+        expired = self.book.expire(at)
+        if not expired:
+            return []
+        self._live_result = expired
+        cancelled = [cancelled_payload(c) for c in expired]
+        self._record_orders_expired(at=at, seq=seq, cancelled=cancelled)
+        return cancelled
+
+    @event("OrdersExpired")
+    def _record_orders_expired(self, at: int, seq: int, cancelled: list) -> None:
+        self._once(lambda: self.book.expire(at))
+        for order in cancelled:
+            self.reduce_only_ids.discard(order["order_id"])
+
+    # ----- off-book trigger orders ----------------------------------------------------------
+
+    @event("TriggerOrderPlaced")
+    def add_trigger(self, at: int, seq: int, trigger: dict, reference_price: int | None) -> None:
+        """Store a validated trigger order off-book (the risk engine fires it later)."""
+        self._once(lambda: self.triggers.add(trigger_order_from(trigger), reference_price))
+
+    def place_trigger(self, at: int, seq: int, trigger: dict, reference_price: int | None) -> str | None:
+        """Add a trigger order; returns the book's reject reason, or None when recorded."""
+        reason = self.triggers.add(trigger_order_from(trigger), reference_price)
+        if reason is None:
+            self._live_result = True
+            self.add_trigger(at=at, seq=seq, trigger=trigger, reference_price=reference_price)
+        return None if reason is None else str(reason)
+
+    @event("TriggerOrdersCancelled")
+    def cancel_triggers(self, at: int, seq: int, trigger_ids: list, reason: str) -> None:
+        """Remove waiting trigger orders (ids the caller found with `triggers.get`)."""
+        for trigger_id in trigger_ids:
+            self.triggers.cancel(trigger_id)
+
+    # ----- queries --------------------------------------------------------------------------
+
+    def placement_payload(self, order: dict, result: PlaceResult) -> dict:
+        """The JSON-safe record of a book result, with the fees of each fill."""
+        fills = []
+        for fill in result.fills:
+            notional = notional_floor(fill.price, fill.size)
+            fills.append({
+                "maker_order_id": fill.maker_order_id,
+                "maker_account": fill.maker_account,
+                "maker_client_order_id": fill.maker_client_order_id,
+                "price": fill.price,
+                "size": fill.size,
+                "notional": notional,
+                "maker_fee": fee_amount(notional, self.params.maker_fee_bps),
+                "taker_fee": fee_amount(notional, self.params.taker_fee_bps),
+                "maker_remaining": fill.maker_remaining,
+            })
+        return {
+            "fills": fills,
+            "rested_size": result.resting_size,
+            "rested_price": result.resting_price,
+            "cancelled_size": result.cancelled_size,
+            "cancel_reason": None if result.cancel_reason is None else str(result.cancel_reason),
+            "stp_cancelled": [cancelled_payload(c) for c in result.maker_cancels],
+        }
+
+    def to_state(self) -> dict:
+        """Canonical plain state for the state hash."""
+        return {
+            "symbol": self.symbol,
+            "params": self.params.to_payload(),
+            "status": str(self.status),
+            "fee_pool": self.fee_pool,
+            "last_trade_price": self.last_trade_price,
+            "reduce_only_ids": sorted(self.reduce_only_ids),
+            "book": self.book.canonical(),
+            "triggers": self.triggers.canonical(),
+        }
+
+    # ----- internals ------------------------------------------------------------------------
+
+    def _once(self, book_call: Callable[[], Any]) -> None:
+        """Run the book call when replaying; live, it already ran before the event."""
+        if self._live_result is None:
+            book_call()
+        self._live_result = None
+
+    def _after_matching(self, order_id: int, rests_reduce_only: bool, fills: list, stp_cancelled: list) -> None:
+        for fill in fills:
+            self.fee_pool += fill["maker_fee"] + fill["taker_fee"]
+            if fill["maker_remaining"] == 0:
+                self.reduce_only_ids.discard(fill["maker_order_id"])
+        if fills:
+            self.last_trade_price = fills[-1]["price"]
+        for cancelled in stp_cancelled:
+            self.reduce_only_ids.discard(cancelled["order_id"])
+        if rests_reduce_only:
+            self.reduce_only_ids.add(order_id)
+
+
+_BOOK_CANCEL_REASONS = {r.value: r for r in CancelReason}
+
+
+def new_order_from(order: dict) -> NewOrder:
+    """The book's order from an `OrderPlaced` order payload."""
+    return NewOrder(
+        order_id=order["order_id"],
+        account=order["account"],
+        side=Side(order["side"]),
+        price=order["price"],
+        size=order["size"],
+        order_type=OrderType(order["order_type"]),
+        time_in_force=TimeInForce(order["time_in_force"]),
+        post_only=PostOnly(order["post_only"]),
+        self_trade=SelfTradePrevention(order["self_trade"]),
+        expires_at=order["expires_at"],
+        client_order_id=order["client_order_id"],
+    )
+
+
+def replacement_payload(resting: Any, new_price: int, new_size: int, reduce_only: bool) -> dict:
+    """The order payload of a cancel-replace (same id and attributes, new price and size)."""
+    return {
+        "order_id": resting.order_id, "account": resting.account, "side": str(resting.side),
+        "price": new_price, "size": new_size, "order_type": "limit",
+        "time_in_force": str(resting.time_in_force), "post_only": str(resting.post_only),
+        "self_trade": str(resting.self_trade), "expires_at": resting.expires_at,
+        "client_order_id": resting.client_order_id, "reduce_only": reduce_only,
+    }
+
+
+def resting_payload(resting: Any) -> dict:
+    """A resting order as it leaves the book by cancellation."""
+    return {
+        "order_id": resting.order_id, "account": resting.account, "side": str(resting.side),
+        "price": resting.price, "size": resting.size, "client_order_id": resting.client_order_id,
+    }
+
+
+def cancelled_payload(cancelled: Any) -> dict:
+    """A book `Cancelled` as plain data."""
+    return {
+        "order_id": cancelled.order_id, "account": cancelled.account, "side": str(cancelled.side),
+        "price": cancelled.price, "size": cancelled.size, "client_order_id": cancelled.client_order_id,
+    }
+
+
+def trigger_order_from(trigger: dict) -> Any:
+    """The book's TriggerOrder from a `TriggerOrderPlaced` payload."""
+    from .book import TriggerKind, TriggerOrder
+
+    return TriggerOrder(
+        trigger_id=trigger["order_id"], account=trigger["account"], side=Side(trigger["side"]),
+        size=trigger["size"], kind=TriggerKind(trigger["kind"]), trigger_price=trigger["trigger_price"],
+        limit_price=trigger["limit_price"], trail_amount=trigger["trail_amount"],
+        trail_bps=trigger["trail_bps"], reduce_only=trigger["reduce_only"],
+        client_order_id=trigger["client_order_id"],
+    )
