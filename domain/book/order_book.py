@@ -25,6 +25,7 @@ import heapq
 from sortedcontainers import SortedList
 
 from . import book_state
+from .checks import check_new, check_price_size, check_replacement_post_only
 from .levels import BookOrder, PriceLevel
 from .matching import match_incoming, fillable_size
 from .types import (
@@ -41,7 +42,6 @@ from .types import (
     PostOnly,
     RejectReason,
     RestingOrder,
-    SelfTradePrevention,
     Side,
     TimeInForce,
 )
@@ -52,8 +52,6 @@ _OFF, _REJECT = PostOnly.OFF, PostOnly.REJECT
 _MARKET = OrderType.MARKET
 _GTT, _FOK = TimeInForce.GTT, TimeInForce.FOK
 _IMMEDIATE = (TimeInForce.IOC, TimeInForce.FOK)
-_ENUM_FIELDS = (("side", Side), ("order_type", OrderType), ("time_in_force", TimeInForce),
-                ("post_only", PostOnly), ("self_trade", SelfTradePrevention))  # fmt: skip
 
 
 class OrderBook:
@@ -78,7 +76,7 @@ class OrderBook:
 
     def place(self, order: NewOrder) -> PlaceResult:
         """Match an incoming order against the book, rest its remainder if its kind allows."""
-        reason = self._check_new(order)
+        reason = check_new(self, order)
         if reason is not None:
             return _rejected(order.order_id, reason)
         is_buy = order.side is _BUY
@@ -135,9 +133,9 @@ class OrderBook:
         if order is None:
             return ModifyResult(order_id, RejectReason.UNKNOWN_ORDER, False, None, None)
         old_price, old_size = order.price, order.size
-        reason = self._check_price_size(new_price, new_size)
+        reason = check_price_size(self.tick_size, new_price, new_size)
         if reason is None:
-            reason = self._check_replacement_post_only(order, new_price)
+            reason = check_replacement_post_only(self, order, new_price)
         if reason is not None:
             return ModifyResult(order_id, reason, False, old_price, old_size)
         if new_price == old_price and new_size <= old_size:
@@ -319,53 +317,9 @@ class OrderBook:
                 # Lazy deletion leaves entries of filled/cancelled orders: rebuild from live ones.
                 self.expiries = sorted(e for e in heap if _is_live(self.orders.get(e[2]), e[1]))
 
-    def _check_new(self, order: NewOrder) -> RejectReason | None:
-        reason = self._check_price_size(order.price, order.size)
-        if reason is not None:
-            return reason
-        if type(order.order_id) not in (int, str) or not _is_text_or_none(order.client_order_id):
-            return RejectReason.INVALID_ORDER
-        for name, kind in _ENUM_FIELDS:
-            if type(getattr(order, name)) is not kind:  # a bare "buy" would silently mean "sell"
-                return RejectReason.INVALID_ORDER
-        if order.order_id in self.orders:
-            return RejectReason.DUPLICATE_ORDER_ID
-        if order.client_order_id is not None and (order.account, order.client_order_id) in self.by_client_id:
-            return RejectReason.DUPLICATE_CLIENT_ORDER_ID
-        if order.post_only is not _OFF and (order.order_type is _MARKET or order.time_in_force in _IMMEDIATE):
-            return RejectReason.INVALID_ORDER
-        if order.time_in_force is _GTT and type(order.expires_at) is not int:
-            return RejectReason.MISSING_EXPIRY
-        return None
-
-    def _check_price_size(self, price: int, size: int) -> RejectReason | None:
-        if type(size) is not int or size <= 0:
-            return RejectReason.INVALID_SIZE
-        if type(price) is not int or price <= 0 or price % self.tick_size:
-            return RejectReason.INVALID_PRICE
-        return None
-
-    def _check_replacement_post_only(self, order: BookOrder, new_price: int) -> RejectReason | None:
-        """A post-only replacement that would be rejected must leave the old order untouched."""
-        if order.post_only is PostOnly.OFF:
-            return None
-        is_buy = order.side is _BUY
-        best = self.best_ask() if is_buy else self.best_bid()
-        if best is None or (new_price < best if is_buy else new_price > best):
-            return None
-        if order.post_only is PostOnly.REJECT:
-            return RejectReason.POST_ONLY_WOULD_CROSS
-        if is_buy and best - self.tick_size <= 0:
-            return RejectReason.INVALID_PRICE
-        return None
-
 
 def _rejected(order_id: OrderId, reason: RejectReason) -> PlaceResult:
     return PlaceResult(order_id, reason, (), 0, 0, None, 0, None)
-
-
-def _is_text_or_none(value: object) -> bool:
-    return value is None or type(value) is str
 
 
 def _is_live(order: BookOrder | None, sequence: int) -> bool:
