@@ -186,7 +186,8 @@ def open_source(dsn: str) -> StoreSource:
     from bus.event_store import ExchangeStore
 
     store = ExchangeStore(dsn)
-    return StoreSource(store.recorder, store.mapper)
+    # The source holds the application: dropping it would close its connection pool.
+    return StoreSource(store.recorder, store.mapper, owner=store)
 
 
 async def main(nats_url: str, dsn: str, window: int) -> None:

@@ -42,7 +42,8 @@ class Outgoing:
 class StoreSource:
     """Reads the notification log of an eventsourcing PostgreSQL application recorder."""
 
-    def __init__(self, recorder: Any, mapper: Mapper) -> None:
+    def __init__(self, recorder: Any, mapper: Mapper, owner: object = None) -> None:
+        self.owner = owner  # whatever must stay alive for the recorder to work
         self.recorder = recorder
         self.mapper = mapper
         self._plain_json = (
