@@ -154,3 +154,4 @@ ERROR_BASE = 6000
 # Where the program is deployed by default (sha256(b"quantdesk-program") as a key); the binary
 # itself reads its id from the runtime, so any address works.
 PROGRAM_ID = "3pEPivWKwQU7vKaWFDX72vs5K8ys5jQQtyPxjyGEsrE8"
+ERROR_CODES = {name: ERROR_BASE + index for index, (name, _message) in enumerate(ERRORS)}

@@ -33,6 +33,7 @@ static uint64_t initialize_exchange(const SolParameters *params, const uint8_t *
   SolSignerSeeds signer = {exchange_seed, 2};
   SolAccountInfo pair[2] = {*admin, *exchange_info};
   TRY(create_pda_account(pair, sizeof(qd_exchange), params->program_id, &signer));
+  refresh_data_len(exchange_info);
 
   qd_exchange *exchange = (qd_exchange *)exchange_info->data;
   zero_bytes((uint8_t *)exchange, sizeof(qd_exchange));
@@ -77,6 +78,7 @@ static uint64_t initialize_token_vault(const SolParameters *params, const uint8_
   SolSignerSeeds signer = {vault_seed, 3};
   SolAccountInfo pair[2] = {*admin, *vault};
   TRY(create_pda_account(pair, TOKEN_ACCOUNT_SIZE, &QD_TOKEN_PROGRAM_ID, &signer));
+  refresh_data_len(vault);
   TRY(token_initialize_account3(vault, mint, accounts[QD_INITIALIZE_TOKEN_VAULT_VAULT_AUTHORITY].key));
   exchange->vaults[parsed->asset_index] = *vault->key;
   return 0;

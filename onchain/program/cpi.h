@@ -27,6 +27,12 @@ static uint64_t create_pda_account(const SolAccountInfo *accounts_pair, uint64_t
   return sol_invoke_signed_c(&instruction, accounts_pair, 2, seeds, 1);
 }
 
+/* A CPI that resizes an account updates the serialized length (8 bytes before the data) but not
+ * our parsed copy; later CPIs must present the new length or the runtime reports a size change. */
+static void refresh_data_len(const SolAccountInfo *info) {
+  ((SolAccountInfo *)info)->data_len = *(const uint64_t *)(info->data - 8);
+}
+
 static uint64_t system_transfer(const SolAccountInfo *from, const SolAccountInfo *to, uint64_t lamports) {
   struct __attribute__((packed)) { uint32_t kind; uint64_t lamports; } data = {2, lamports};
   SolAccountMeta metas[2] = {{from->key, true, true}, {to->key, true, false}};

@@ -25,6 +25,7 @@ static uint64_t create_user_account(const SolParameters *params, const uint8_t *
   SolSignerSeeds signer = {seeds, 4};
   SolAccountInfo pair[2] = {*owner, *user_info};
   TRY(create_pda_account(pair, sizeof(qd_user_account), params->program_id, &signer));
+  refresh_data_len(user_info);
 
   qd_user_account *user = (qd_user_account *)user_info->data;
   zero_bytes((uint8_t *)user, sizeof(qd_user_account));

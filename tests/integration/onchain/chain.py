@@ -53,9 +53,8 @@ class Chain:
         if isinstance(result, FailedTransactionMetadata):
             meta = result.meta()
             error = str(result.err())
-            code = None
-            if "Custom(" in error:
-                code = int(error.split("Custom(")[1].split(")")[0])
+            custom = getattr(getattr(result.err(), "err", None), "code", None)
+            code = custom if isinstance(custom, int) else None
             return Sent(False, list(meta.logs()), meta.compute_units_consumed(), code, error)
         return Sent(True, list(result.logs()), result.compute_units_consumed(), None, "")
 
