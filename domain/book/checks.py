@@ -19,8 +19,6 @@ _OFF, _REJECT = PostOnly.OFF, PostOnly.REJECT
 _MARKET = OrderType.MARKET
 _GTT = TimeInForce.GTT
 _IMMEDIATE = (TimeInForce.IOC, TimeInForce.FOK)
-_ENUM_FIELDS = (("side", Side), ("order_type", OrderType), ("time_in_force", TimeInForce),
-                ("post_only", PostOnly), ("self_trade", SelfTradePrevention))  # fmt: skip
 
 
 def check_new(book: "OrderBook", order: NewOrder) -> RejectReason | None:
@@ -30,9 +28,14 @@ def check_new(book: "OrderBook", order: NewOrder) -> RejectReason | None:
         return reason
     if type(order.order_id) not in (int, str) or not _is_text_or_none(order.client_order_id):
         return RejectReason.INVALID_ORDER
-    for name, kind in _ENUM_FIELDS:
-        if type(getattr(order, name)) is not kind:  # a bare "buy" would silently mean "sell"
-            return RejectReason.INVALID_ORDER
+    if not (  # a bare "buy" string would silently mean "sell" in identity comparisons
+        type(order.side) is Side
+        and type(order.order_type) is OrderType
+        and type(order.time_in_force) is TimeInForce
+        and type(order.post_only) is PostOnly
+        and type(order.self_trade) is SelfTradePrevention
+    ):
+        return RejectReason.INVALID_ORDER
     if order.order_id in book.orders:
         return RejectReason.DUPLICATE_ORDER_ID
     if order.client_order_id is not None and (order.account, order.client_order_id) in book.by_client_id:
