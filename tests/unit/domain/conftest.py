@@ -45,14 +45,17 @@ def exchange(commands: Commands) -> Exchange:
     return trading_exchange(commands)
 
 
-def trading_exchange(commands: Commands, deposit: int = 10_000 * USDC) -> Exchange:
-    """The standard starting state (also used by property tests, which cannot take fixtures)."""
+def trading_exchange(commands: Commands, deposit: int = 10_000 * USDC, app=None) -> Exchange:  # noqa: ANN001
+    """The standard starting state (also used by property tests, which cannot take fixtures);
+    with an eventsourcing `app`, its events are saved there instead of dropped."""
     exchange = Exchange()
     exchange.create_market(*commands.next(), **SOL_MARKET)
     exchange.set_oracle_price(*commands.next(), symbol="SOL", price=100 * PRICE)
     for owner in (ALICE, BOB):
         exchange.open_account(*commands.next(), owner=owner)
         exchange.deposit(*commands.next(), owner=owner, sub_account=0, asset="USDC", amount=deposit)
+    if app is not None:
+        app.save(*exchange.collect_changed())
     save(exchange)
     return exchange
 

@@ -1,0 +1,50 @@
+"""A scripted tour of every use case, recording every kind of event (used by several tests)."""
+
+from domain.exchange import Exchange
+from domain.rejections import Rejected
+
+from .conftest import ALICE, BOB, CAROL, ONE, PRICE, SOL_MARKET, USDC, Commands
+
+
+def grand_tour(commands: Commands) -> tuple[Exchange, list]:
+    """Run every use case once or more; returns the exchange and all events in command order."""
+    exchange = Exchange()
+    events: list = []
+
+    def run(use_case: str, **kwargs):
+        try:
+            result = getattr(exchange, use_case)(*commands.next(), **kwargs)
+        except Rejected:
+            result = None
+        events.extend(e for a in exchange.collect_changed() for e in a.collect_events())
+        return result
+
+    run("create_market", **SOL_MARKET)
+    run("change_market", symbol="SOL-PERP", changes={"taker_fee_bps": 6})
+    run("set_oracle_price", symbol="SOL", price=100 * PRICE)
+    run("set_oracle_price", symbol="SOL", price=101 * PRICE, confidence=50_000)
+    run("fund_insurance", amount=1_000 * USDC)
+    run("open_account", owner=ALICE)
+    run("add_delegate", owner=ALICE, delegate=CAROL)
+    run("remove_delegate", owner=ALICE, delegate=CAROL)
+    run("open_sub_account", owner=ALICE, sub_account=1)
+    run("deposit", owner=ALICE, sub_account=0, asset="USDC", amount=20_000 * USDC, reference="tx1")
+    run("deposit", owner=ALICE, sub_account=0, asset="SOL", amount=10 * ONE)
+    run("deposit", owner=BOB, sub_account=0, asset="USDC", amount=20_000 * USDC)
+    run("transfer", owner=ALICE, from_sub_account=0, to_sub_account=1, asset="USDC", amount=100 * USDC)
+    run("request_withdrawal", owner=ALICE, sub_account=1, asset="USDC", amount=50 * USDC)
+    run("place_order", owner=ALICE, sub_account=0, market="SOL-PERP", side="sell", size=3 * ONE, price=102 * PRICE, client_order_id="ask")
+    run("place_order", owner=BOB, sub_account=0, market="SOL-PERP", side="buy", size=ONE, price=103 * PRICE)
+    run("modify_order", owner=ALICE, sub_account=0, market="SOL-PERP", client_order_id="ask", new_price=101 * PRICE, new_size=3 * ONE)
+    run("place_order", owner=BOB, sub_account=0, market="SOL-PERP", side="sell", size=ONE, price=110 * PRICE, reduce_only=True)
+    run("place_order", owner=BOB, sub_account=0, market="SOL-PERP", side="buy", size=ONE, price=90 * PRICE, time_in_force="gtt", expires_at=commands.at + 5 * 10**9)
+    run("place_order", owner=BOB, sub_account=0, market="SOL-PERP", side="sell", size=ONE, order_type="stop_market", trigger_price=95 * PRICE, client_order_id="stop")
+    run("cancel_order", owner=BOB, sub_account=0, market="SOL-PERP", client_order_id="stop")
+    run("place_order", owner=BOB, sub_account=0, market="SOL-PERP", side="buy", size=100_000 * ONE, price=100 * PRICE)  # rejected
+    run("set_dead_man_switch", owner=ALICE, fires_at=commands.at + 60 * 10**9)
+    run("set_market_status", symbol="SOL-PERP", status="reduce_only")
+    run("set_market_status", symbol="SOL-PERP", status="active")
+    commands.at += 100 * 10**9
+    run("expire")
+    run("cancel_all", owner=BOB)
+    return exchange, events
