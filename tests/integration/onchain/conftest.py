@@ -59,6 +59,11 @@ def chain() -> Chain:
 
 @pytest.fixture
 def market(chain: Chain) -> Market:
+    return build_market(chain)
+
+
+def build_market(chain: Chain) -> Market:
+    """Exchange with USDC (asset 0) and wrapped SOL (asset 1), both vaults, Alice, Bob, fees, insurance."""
     admin, authority = chain.funded_keypair(), chain.funded_keypair()
     usdc = chain.create_mint(6)
     native = chain.create_native_mint()

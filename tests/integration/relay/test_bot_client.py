@@ -1,0 +1,121 @@
+"""The full path for bots: client -> commands stream -> engine -> store -> relay -> events stream.
+
+Two bots open accounts, get deposits from the operator, trade against each other, and each sees
+its own fill on its account subject; a repeated command answers the original outcome.
+"""
+
+import asyncio
+import contextlib
+import uuid
+
+import pytest
+from solders.keypair import Keypair
+
+from bus.engine import EngineSettings, run_forever
+from bus.engine_intake import OperatorKeys
+from bus.relay import Relay, open_source
+from client import BotClient
+from commands import messages
+
+USDC = 1_000_000
+SOL = 1_000_000_000
+
+
+@contextlib.asynccontextmanager
+async def running_exchange(nats_url: str, dsn: str, admin: Keypair, connection):
+    """The engine and the relay, running in this event loop for the block."""
+    stop = asyncio.Event()
+    settings = EngineSettings(nats_url=nats_url, pg_dsn=dsn,
+                              operators=OperatorKeys(admin=frozenset({str(admin.pubkey())})))
+    engine = asyncio.create_task(run_forever(settings, stop))
+    relay = Relay(connection, await asyncio.to_thread(open_source, dsn), poll_interval=0.05)
+    relaying = asyncio.create_task(relay.run(stop))
+    try:
+        yield relay
+    finally:
+        stop.set()
+        relay.wake.set()
+        await asyncio.wait_for(asyncio.gather(engine, relaying), 20)
+
+
+async def next_of_type(feed, event_type: str, timeout: float = 10.0):
+    """The next event of ``event_type`` on a feed, skipping others."""
+    async with asyncio.timeout(timeout):
+        while True:
+            event = await feed.next(timeout=timeout)
+            if event.event_type == event_type:
+                return event
+
+
+async def test_two_bots_trade_and_each_sees_its_fill(own_nats_url, connection, fresh_pg_dsn):
+    admin = Keypair()
+    async with running_exchange(own_nats_url, fresh_pg_dsn, admin, connection):
+        operator = await BotClient.connect(own_nats_url, admin)
+        alice = await BotClient.connect(own_nats_url, Keypair())
+        bob = await BotClient.connect(own_nats_url, Keypair())
+        try:
+            # The operator lists SOL-PERP and prices it
+            market = messages.CreateMarket(
+                market="SOL-PERP", base_asset="SOL", tick_size=10_000, lot_size=1_000_000,
+                min_size=1_000_000, max_leverage=20, initial_margin_bps=500,
+                maintenance_margin_bps=250, maker_fee_bps=0, taker_fee_bps=5)
+            assert (await operator.send(market)).accepted
+            assert (await operator.send(messages.SetOraclePrice(symbol="SOL", price=100 * USDC))).accepted
+
+            # Each bot follows its account, opens it and is credited a deposit
+            alice_feed = await alice.account_events().start()
+            bob_feed = await bob.account_events().start()
+            for bot in (alice, bob):
+                opened = await bot.open_account()
+                assert opened.accepted, opened
+                deposited = await operator.deposit_for(bot.owner, "USDC", 10_000 * USDC)
+                assert deposited.accepted, deposited
+            deposit = await next_of_type(alice_feed, "Deposited")
+            assert deposit.payload and b'"amount":10000000000' in bytes(deposit.payload)
+
+            # Alice rests a sell, cancels another; Bob's buy crosses the first
+            ask = await alice.place_order("SOL-PERP", "sell", size=2 * SOL, price=100 * USDC,
+                                          client_order_id="ask-1")
+            assert ask.accepted, ask
+            spare = await alice.place_order("SOL-PERP", "sell", size=SOL, price=120 * USDC,
+                                            client_order_id="ask-2")
+            assert spare.accepted and (await alice.cancel_order("SOL-PERP", "ask-2")).accepted
+            bid = await bob.place_order("SOL-PERP", "buy", size=2 * SOL, price=101 * USDC)
+            assert bid.accepted, bid
+            assert bid.position > ask.position > 0
+
+            # Then each sees its own fill on its account subject
+            alice_fill = await next_of_type(alice_feed, "TradeSettled")
+            bob_fill = await next_of_type(bob_feed, "TradeSettled")
+            assert alice_fill.position == bob_fill.position or alice_fill.seq == bob_fill.seq
+            assert b"-2000000000" in bytes(alice_fill.payload)
+            assert b'"base_after":2000000000' in bytes(bob_fill.payload)
+
+            # And a repeated command id answers with the original outcome, no second effect
+            command_id = uuid.uuid4().hex
+            first = await bob.cancel_all("SOL-PERP") if False else await bob.send(
+                messages.CancelAll(market="SOL-PERP"), command_id=command_id)
+            again = await bob.send(messages.CancelAll(market="SOL-PERP"), command_id=command_id)
+            assert again.command_id == first.command_id == command_id
+            assert again.notification_ids == first.notification_ids
+            assert await bob.lookup_receipt(command_id) is not None
+        finally:
+            for bot in (operator, alice, bob):
+                await bot.close()
+            for feed in ():
+                pass
+
+
+async def test_a_bad_command_gets_a_typed_rejection(own_nats_url, connection, fresh_pg_dsn):
+    admin = Keypair()
+    async with running_exchange(own_nats_url, fresh_pg_dsn, admin, connection):
+        bot = await BotClient.connect(own_nats_url, Keypair())
+        try:
+            # Trading before opening an account, in a market that does not exist
+            receipt = await bot.place_order("NOPE-PERP", "buy", size=SOL, price=USDC)
+            assert not receipt.accepted and receipt.reason
+            # An admin command signed by a plain key
+            refused = await bot.send(messages.SetOraclePrice(symbol="SOL", price=USDC))
+            assert not refused.accepted and refused.reason == "NotAuthorized"
+        finally:
+            await bot.close()
