@@ -1,0 +1,110 @@
+"""A projector's feed: its durable JetStream pull consumer on the events stream, and the loop.
+
+The consumer is declared by the projector's bootstrap at start-up (never by the stream's own
+declaration): durable `proj_<name>`, filtered to the subjects of the event types the model
+handles, starting just after the stream sequence recorded with the projection's position. So a
+restart (even after SIGKILL mid-batch) resumes exactly where the last committed batch ended,
+without waiting for redeliveries; anything re-sent is skipped by the position check anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+import psycopg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
+
+from bus import subjects
+from bus.streams import EVENTS_STREAM
+from projections.event import PoisonEvent, ProjectedEvent
+from projections.model import ReadModel, apply_batch
+from projections.wire_source import from_message
+
+log = logging.getLogger(__name__)
+SCOPES = {"Market": "market", "Account": "account", "CommandReceipt": "receipt"}
+
+
+def filter_subjects(model: ReadModel) -> list[str]:
+    """`qd.evt.<scope>.*.<EventType>` for every (aggregate, event) type the model handles."""
+    result = []
+    for handled in model.handled_types():
+        aggregate, _, event_type = handled.rpartition("_")
+        scope = subjects.scope_of(aggregate) if aggregate else "*"
+        result.append(f"{subjects.EVENTS_PREFIX}.{scope}.*.{event_type}")
+    return sorted(set(result))
+
+
+async def declare_consumer(js: JetStreamContext, model: ReadModel, durable: str,
+                           after_stream_seq: int) -> None:
+    """(Re)create the durable consumer so it delivers from `after_stream_seq + 1`."""
+    try:
+        await js.delete_consumer(EVENTS_STREAM, durable)
+    except NotFoundError:
+        pass
+    start = ({"deliver_policy": DeliverPolicy.BY_START_SEQUENCE, "opt_start_seq": after_stream_seq + 1}
+             if after_stream_seq else {"deliver_policy": DeliverPolicy.ALL})
+    await js.add_consumer(EVENTS_STREAM, ConsumerConfig(
+        durable_name=durable, name=durable, ack_policy=AckPolicy.ALL, ack_wait=30.0,
+        max_deliver=-1, max_ack_pending=100_000, filter_subjects=filter_subjects(model),
+        description=f"projector {model.name}", **start))
+
+
+class Feed:
+    """Pulls batches from a declared consumer and applies them to one schema."""
+
+    def __init__(self, js: JetStreamContext, conn: psycopg.Connection, model: ReadModel,
+                 schema: str, durable: str, *, batch_size: int = 2000, use_copy: bool = True,
+                 on_batch: Callable[[int, int], None] | None = None) -> None:
+        self.js, self.conn, self.model, self.schema = js, conn, model, schema
+        self.durable, self.batch_size, self.use_copy = durable, batch_size, use_copy
+        self.on_batch = on_batch
+        self.subscription = None
+        self.position = 0
+        self.pending: list = []  # fetched but held back by `up_to`
+
+    async def start(self) -> None:
+        self.subscription = await self.js.pull_subscribe_bind(self.durable, stream=EVENTS_STREAM)
+
+    async def step(self, timeout: float = 0.5, *, up_to: int | None = None) -> int:
+        """Fetch and apply one batch; returns how many events it applied (0 when idle).
+
+        With `up_to`, events beyond that position are held back (kept for the next step)."""
+        if not self.pending:
+            try:
+                messages = await self.subscription.fetch(self.batch_size, timeout=timeout)
+            except asyncio.TimeoutError:
+                return 0
+            self.pending = [(m, from_message(m.subject, m.data)) for m in messages]
+        cut = len(self.pending)
+        if up_to is not None:
+            cut = next((i for i, (_, e) in enumerate(self.pending) if e.position > up_to), cut)
+        taken, self.pending = self.pending[:cut], self.pending[cut:]
+        if not taken:
+            return 0
+        last = taken[-1][0]
+        self.position = await asyncio.to_thread(
+            self._apply, [event for _, event in taken], last.metadata.sequence.stream)
+        await last.ack()  # AckPolicy.ALL: acknowledges everything up to it
+        if self.on_batch:
+            self.on_batch(len(taken), self.position)
+        return len(taken)
+
+    def _apply(self, events: list[ProjectedEvent], stream_seq: int) -> int:
+        try:
+            return apply_batch(self.conn, self.model, self.schema, events,
+                               use_copy=self.use_copy, stream_seq=stream_seq)
+        except PoisonEvent:
+            raise
+        except Exception as error:
+            if len(events) == 1:
+                raise PoisonEvent(self.model.name, events[0], error) from error
+            # A set-based statement failed: find the event that causes it, one at a time.
+            log.warning("batch of %d failed (%s); isolating the poison event", len(events), error)
+            position = 0
+            for event in events:
+                position = self._apply([event], stream_seq if event is events[-1] else 0)
+            return position

@@ -1,0 +1,124 @@
+"""The shape every read model shares, and the transaction that applies a batch of events to it.
+
+A read model is one class: its tables (DDL per flavour), one `on_<EventType>` method per event
+type it handles (dispatch by the type's name), an in-memory batch the handlers fill, and a
+`flush` that writes the batch with bulk, set-based SQL. `apply_batch` runs all of that and
+records the position reached in the same transaction; events at or below the recorded position
+are skipped, so applying a batch twice changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import psycopg
+
+from projections.event import PoisonEvent, ProjectedEvent
+from projections.flavour import Flavour
+from projections.staging import Stager
+
+
+class ReadModel:
+    """Base class: subclasses set `name`, `tables`, and define `ddl`, `on_<Type>`, `flush`."""
+
+    name: ClassVar[str]
+    tables: ClassVar[tuple[str, ...]]  # the relations readers see (views in the `read` schema)
+    # Subjects the projector's consumer is filtered to; the default is the whole events stream.
+    subjects: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, flavour: Flavour = Flavour.PLAIN) -> None:
+        self.flavour = flavour
+
+    def ddl(self, schema: str) -> list[str]:
+        """CREATE statements for this model's tables inside `schema`."""
+        raise NotImplementedError
+
+    def new_batch(self) -> Any:
+        """A fresh in-memory accumulator for one batch."""
+        return {}
+
+    def load(self, conn: psycopg.Connection, schema: str, batch: Any,
+             events: Sequence[ProjectedEvent]) -> None:
+        """Prefetch whatever current state the handlers need (one query per table, not per event)."""
+
+    def flush(self, conn: psycopg.Connection, schema: str, batch: Any, stager: Stager) -> None:
+        """Write the batch's rows with bulk, set-based statements."""
+        raise NotImplementedError
+
+    def handler(self, event: ProjectedEvent):
+        """`on_<AggregateType>_<EventType>`, else `on_<EventType>`; None when this model ignores it.
+
+        Generic names (`Created`, `Recorded`) are only handled with their aggregate's prefix."""
+        return (getattr(self, f"on_{event.aggregate_type}_{event.type}", None)
+                or getattr(self, f"on_{event.type}", None))
+
+    def handled_types(self) -> list[str]:
+        """Every event type this model has a handler for (`Aggregate_Event` or `Event`)."""
+        return sorted(name[3:] for name in dir(self) if name.startswith("on_"))
+
+
+POSITION_DDL = """CREATE TABLE IF NOT EXISTS {schema}.projection_position (
+    projector text PRIMARY KEY,
+    position bigint NOT NULL,
+    events_applied bigint NOT NULL,
+    stream_seq bigint NOT NULL DEFAULT 0
+)"""
+
+
+def create_tables(conn: psycopg.Connection, model: ReadModel, schema: str) -> None:
+    """Create the schema, the model's tables and its position row (idempotent)."""
+    with conn.transaction():
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        conn.execute(POSITION_DDL.format(schema=schema))
+        for statement in model.ddl(schema):
+            conn.execute(statement)
+        conn.execute(f"INSERT INTO {schema}.projection_position VALUES (%s, 0, 0, 0)"
+                     " ON CONFLICT DO NOTHING", (model.name,))
+
+
+def read_position(conn: psycopg.Connection, model: ReadModel, schema: str) -> tuple[int, int]:
+    """(highest log position applied to `schema`, the events-stream sequence of that message)."""
+    row = conn.execute(f"SELECT position, stream_seq FROM {schema}.projection_position"
+                       " WHERE projector = %s", (model.name,)).fetchone()
+    return (row[0], row[1]) if row else (0, 0)
+
+
+def apply_batch(conn: psycopg.Connection, model: ReadModel, schema: str,
+                events: Sequence[ProjectedEvent], *, use_copy: bool = True,
+                stream_seq: int = 0) -> int:
+    """Apply `events` and record the position reached, in one transaction; returns that position.
+
+    `stream_seq` is the events-stream sequence of the batch's last message: the projector
+    restarts its consumer just after it. Raises PoisonEvent (naming the event) when a handler cannot apply one; the transaction is
+    rolled back, so nothing of the batch is visible.
+    """
+    with conn.transaction():
+        row = conn.execute(f"SELECT position FROM {schema}.projection_position"
+                           " WHERE projector = %s FOR UPDATE", (model.name,)).fetchone()
+        if row is None:
+            raise LookupError(f"no projection_position row for {model.name!r} in {schema}")
+        position = row[0]
+        fresh = [event for event in events if event.position > position]
+        if not fresh:
+            if stream_seq:  # only messages we had already applied: remember the stream is past them
+                conn.execute(f"UPDATE {schema}.projection_position SET stream_seq ="
+                             " greatest(stream_seq, %s) WHERE projector = %s", (stream_seq, model.name))
+            return position
+        fresh.sort(key=lambda event: event.position)
+        batch = model.new_batch()
+        handled = [(event, model.handler(event)) for event in fresh]
+        handled = [(event, method) for event, method in handled if method is not None]
+        model.load(conn, schema, batch, [event for event, _ in handled])
+        for event, method in handled:
+            try:
+                method(batch, event)
+            except Exception as error:  # a handler bug or a malformed payload: stop, naming it
+                raise PoisonEvent(model.name, event, error) from error
+        model.flush(conn, schema, batch, Stager(conn, use_copy=use_copy))
+        reached = fresh[-1].position
+        conn.execute(f"UPDATE {schema}.projection_position SET position = %s,"
+                     " events_applied = events_applied + %s,"
+                     " stream_seq = greatest(stream_seq, %s) WHERE projector = %s",
+                     (reached, len(fresh), stream_seq, model.name))
+        return reached

@@ -1,0 +1,1 @@
+"""One module per read model. `REGISTRY` maps a projector name to its class."""

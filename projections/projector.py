@@ -1,0 +1,56 @@
+"""One projector process: bootstrap (schema, consumer), then apply batches until stopped.
+
+The serving schema is re-read between batches: after a blue/green switch the projector moves
+to the new schema and resumes its consumer from that schema's recorded stream sequence.
+A PoisonEvent propagates: the process logs it (naming the event) and exits non-zero.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import nats
+import psycopg
+
+from projections.catalog import active_schema, ensure_active
+from projections.consumer import Feed, declare_consumer
+from projections.flavour import detect_flavour, supports_copy
+from projections.model import read_position
+from projections.registry import REGISTRY
+
+log = logging.getLogger(__name__)
+
+
+def durable_name(projector: str) -> str:
+    return f"proj_{projector}"
+
+
+async def run_projector(name: str, nats_url: str, dsn: str, *, batch_size: int = 2000,
+                        stop: asyncio.Event | None = None, idle_timeout: float = 0.2) -> None:
+    """Run projector `name` until `stop` is set (forever when None)."""
+    stop = stop or asyncio.Event()
+    conn = psycopg.connect(dsn, autocommit=True)
+    nc = await nats.connect(nats_url, max_reconnect_attempts=-1)
+    try:
+        model = REGISTRY[name](detect_flavour(conn))
+        use_copy = supports_copy(conn)
+        js = nc.jetstream()
+        while not stop.is_set():
+            schema = ensure_active(conn, model)
+            position, stream_seq = read_position(conn, model, schema)
+            log.info("projector %s serving %s from position %d (stream seq %d)",
+                     name, schema, position, stream_seq)
+            await declare_consumer(js, model, durable_name(name), stream_seq)
+            feed = Feed(js, conn, model, schema, durable_name(name), batch_size=batch_size,
+                        use_copy=use_copy)
+            await feed.start()
+            while not stop.is_set():
+                await feed.step(timeout=idle_timeout)
+                if active_schema(conn, name) != schema:
+                    log.info("projector %s: serving schema switched; moving over", name)
+                    break
+            await feed.subscription.unsubscribe()
+    finally:
+        await nc.close()
+        conn.close()

@@ -1,0 +1,97 @@
+"""A small trading session through the real domain, plus synthetic risk events (funding,
+liquidation, insurance) whose domain events do not exist yet: the shared fixture of the read
+side's tests, the read API's tests and the demo data of `make run`.
+"""
+
+from __future__ import annotations
+
+import random
+
+from projections.event import ProjectedEvent
+from projections.scenario import DomainScript
+
+OWNERS = ["A" * 44, "B" * 44, "C" * 44, "D" * 44]
+MARKETS = {"SOL-PERP": ("SOL", 100_000_000), "BTC-PERP": ("BTC", 60_000_000_000)}
+MINUTE = 60 * 10**9
+
+
+def trading_session(*, orders: int = 120, seed: int = 7, minutes: int = 90) -> DomainScript:
+    """Markets, funded accounts, then `orders` random limit orders (crossing and resting),
+    some cancels and a modify, spread over `minutes` of command time."""
+    rng = random.Random(seed)
+    script = DomainScript()
+    for symbol, (base, price) in MARKETS.items():
+        script.create_market(symbol=symbol, base_asset=base, tick_size=1000, lot_size=1_000_000,
+                             min_size=1_000_000, max_leverage=20, initial_margin_bps=500,
+                             maintenance_margin_bps=300, maker_fee_bps=2, taker_fee_bps=5)
+        script.set_oracle_price(symbol=base, price=price)
+    for owner in OWNERS:
+        script.open_account(owner=owner)
+        script.deposit(owner=owner, sub_account=0, asset="USDC", amount=1_000_000 * 10**6)
+    script.transfer(owner=OWNERS[0], from_sub_account=0, to_sub_account=1, asset="USDC",
+                    amount=5_000 * 10**6)
+    script.request_withdrawal(owner=OWNERS[1], sub_account=0, asset="USDC", amount=1_000 * 10**6,
+                              destination=OWNERS[1])
+    step = minutes * MINUTE // max(orders, 1)
+    resting: list[tuple[str, str, int]] = []
+    for index in range(orders):
+        script.advance(step)
+        symbol = rng.choice(list(MARKETS))
+        mid = MARKETS[symbol][1]
+        owner = rng.choice(OWNERS)
+        side = rng.choice(["buy", "sell"])
+        offset = rng.randint(-20, 20) * mid // 2000 // 1000 * 1000
+        price = mid + offset
+        outcome = script.place_order(owner=owner, sub_account=0, market=symbol, side=side,
+                                     size=rng.randint(1, 20) * 10_000_000, price=price)
+        if getattr(outcome, "resting_size", 0):
+            resting.append((owner, symbol, outcome.order_id))
+        if index % 17 == 16 and resting:
+            owner_, symbol_, order_id = resting.pop(rng.randrange(len(resting)))
+            script.cancel_order(owner=owner_, sub_account=0, market=symbol_, order_id=order_id)
+        if index % 29 == 28 and resting:
+            owner_, symbol_, order_id = resting[-1]
+            script.modify_order(owner=owner_, sub_account=0, market=symbol_, order_id=order_id,
+                                new_price=MARKETS[symbol_][1], new_size=5_000_000)
+    return script
+
+
+def synthetic_risk_events(after: ProjectedEvent, owner: str = OWNERS[2]) -> list[ProjectedEvent]:
+    """Funding, a liquidation and an insurance-fund change, as the risk issue is expected to
+    record them (names and fields documented in projections/models/shapes.py), and two command
+    receipts as the engine records them (CommandReceipt.Recorded)."""
+    position, at = after.position, after.at
+
+    def make(offset: int, aggregate: str, event_type: str, key: str, payload: dict) -> ProjectedEvent:
+        return ProjectedEvent(position=position + offset, type=event_type, aggregate_type=aggregate,
+                              aggregate_id=f"{aggregate}:{key}", version=1000 + offset,
+                              at=at + offset * MINUTE, seq=after.seq + offset, key=key, payload=payload)
+
+    return [
+        make(1, "Market", "FundingRateUpdated", "SOL-PERP",
+             {"rate": 125_000, "mark_price": 100_100_000, "index_price": 100_000_000}),
+        make(2, "Account", "FundingPaid", owner,
+             {"sub_account": 0, "market": "SOL-PERP", "rate": 125_000, "amount": -12_500,
+              "position_size": 100_000_000}),
+        make(3, "Account", "Liquidated", owner,
+             {"sub_account": 0, "market": "SOL-PERP", "size": 100_000_000, "price": 95_000_000,
+              "margin_ratio_bps": 280, "maintenance_margin": 300_000,
+              "collateral_value": 290_000, "penalty": 5_000, "insurance_delta": 2_500,
+              "base_after": 0, "entry_notional_after": 0, "realized_pnl": -500_000,
+              "mark_price": 95_000_000, "oracle_price": 95_010_000}),
+        make(4, "InsuranceFund", "InsuranceFundChanged", "_",
+             {"delta": 1_000_000, "reason": "seed"}),
+        make(5, "CommandReceipt", "Recorded", owner,
+             {"command_id": "client-cmd-1", "owner": owner, "sub_account": 0, "kind": "PlaceOrder",
+              "accepted": True, "reason": "", "message": "", "events": [["ab", 3]]}),
+        make(6, "CommandReceipt", "Recorded", owner,
+             {"command_id": "client-cmd-2", "owner": owner, "sub_account": 0, "kind": "PlaceOrder",
+              "accepted": False, "reason": "InsufficientMargin", "message": "needs 5 USDC more",
+              "events": []}),
+    ]
+
+
+def sample_events(orders: int = 120, seed: int = 7) -> list[ProjectedEvent]:
+    """The whole sample: domain events then the synthetic risk events."""
+    events = trading_session(orders=orders, seed=seed).events
+    return events + synthetic_risk_events(events[-1])
