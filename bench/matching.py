@@ -8,6 +8,9 @@ best of 3 runs because the machine is shared):
 - a synthetic seeded mix around a moving mid price: ~55% passive adds, ~25% cancels of live
   orders, ~5% size-shrinking modifies, ~15% crossing orders (limit and IOC), 10 accounts with
   self-trade prevention on.
+It also reports the cost of one domain round trip (a PlaceOrder through the Exchange service
+and saving its events to an in-memory eventsourcing Application), since the engine batches
+around it.
 `limit` is the same operations through a bare loop that does only one dict insert/pop/get and one
 deque append per operation (no matching, no price index): the ceiling of the Python
 interpreter for the bookkeeping alone.
@@ -27,6 +30,7 @@ from tests.unit.book.lobster_replay import AMZN, replay
 
 RUNS = 3
 SYNTHETIC_OPERATIONS = 200_000
+AGGREGATE_COMMANDS = 2_000
 
 
 def synthetic_operations(seed: int = 7, count: int = SYNTHETIC_OPERATIONS) -> list[tuple]:
@@ -105,6 +109,48 @@ def run_bare_loop(operations: list[tuple]) -> float:
     return time.perf_counter() - started
 
 
+def aggregate_round_trip_us(commands: int = AGGREGATE_COMMANDS) -> float:
+    """Mean microseconds of one engine round trip on the domain: a PlaceOrder through the
+    Exchange service (Market aggregate + book + margin) then saving the changed aggregates'
+    events to an in-memory eventsourcing Application (mapper + JSON transcoding included)."""
+    from eventsourcing.application import Application
+
+    from domain.exchange import Exchange
+
+    price, one, usdc = 1_000_000, 1_000_000_000, 1_000_000
+    at, seq = 1_700_000_000_000_000_000, 0
+
+    def next_command() -> tuple[int, int]:
+        nonlocal at, seq
+        at, seq = at + 1_000_000, seq + 1
+        return at, seq
+
+    app, exchange = Application(), Exchange()
+    exchange.create_market(
+        *next_command(), symbol="SOL-PERP", base_asset="SOL", tick_size=1_000, lot_size=10_000_000,
+        min_size=10_000_000, max_leverage=20, initial_margin_bps=500, maintenance_margin_bps=300,
+        maker_fee_bps=-2, taker_fee_bps=5,
+    )  # fmt: skip
+    exchange.set_oracle_price(*next_command(), symbol="SOL", price=100 * price)
+    traders = ("9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin", "HN7cABqLq46Es1jh92dQQisAq662SmxELLLsHHe4YWrH")
+    for owner in traders:
+        exchange.open_account(*next_command(), owner=owner)
+        exchange.deposit(*next_command(), owner=owner, sub_account=0, asset="USDC", amount=10**9 * usdc)
+    app.save(*exchange.collect_changed())
+    rng = random.Random(11)
+    started = time.perf_counter()
+    for index in range(commands):
+        side = "buy" if index % 2 else "sell"
+        offset = rng.randint(-3, 20)  # mostly resting, sometimes crossing
+        limit = (100 * price - offset * 1_000) if side == "buy" else (100 * price + offset * 1_000)
+        exchange.place_order(
+            *next_command(), owner=traders[index % 2], sub_account=0, market="SOL-PERP", side=side,
+            size=rng.randint(1, 5) * one // 10, price=limit,
+        )  # fmt: skip
+        app.save(*exchange.collect_changed())
+    return (time.perf_counter() - started) / commands * 1e6
+
+
 def best_of(runs: int, measure, operations) -> float:
     """The shortest of several timings (the least disturbed by other processes)."""
     return min(_seconds(measure(operations)) for _ in range(runs))
@@ -130,6 +176,12 @@ def main() -> None:
     print(f"LOBSTER AMZN day: {len(lobster)} ops, {lobster_fills} fills, {len(lobster) / lobster_seconds:,.0f} ops/s")
     print(f"synthetic mix:    {len(synthetic)} ops, {synthetic_fills} fills, {len(synthetic) / synthetic_seconds:,.0f} ops/s")
     print(f"bare dict/deque loop over the same ops (limit): {limit:,} ops/s")
+    try:
+        round_trip = round(aggregate_round_trip_us(), 1)
+        print(f"domain round trip (PlaceOrder via Exchange + save to eventsourcing POPO app): {round_trip} us")
+    except Exception as error:  # the domain is built alongside the book: report, don't hide the book figure
+        round_trip = None
+        print(f"domain round trip not measured: {error!r}")
     emit(
         bench="matching",
         value=value,
@@ -145,6 +197,8 @@ def main() -> None:
         synthetic_fills=synthetic_fills,
         limit_is="same ops as one dict insert/pop/get + one deque append each, no matching",
         runs=f"best of {RUNS}",
+        aggregate_round_trip_us=round_trip,
+        aggregate_round_trip_is="Exchange.place_order + Application.save(collect_changed), in memory",
     )
 
 
