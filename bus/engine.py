@@ -1,0 +1,281 @@
+"""The engine: the ONE writer. Commands from JetStream, applied in order, committed, answered.
+
+    python -m bus.engine --nats URL --pg DSN [--admin PUBKEY ...] [--deposit-watcher PUBKEY ...]
+    (or env QD_NATS_URL, QD_PG_DSN, QD_ADMIN_PUBKEY, QD_DEPOSIT_PUBKEY; keys comma-separated)
+
+Loop: fetch a batch from the durable pull consumer `engine` on `QD_CMD` -> check each message
+(`engine_intake`) -> look up the batch's command ids in the store with one query -> apply the
+batch to the in-memory exchange (`engine_batch`) -> hand the job to the committer, and fetch
+the next batch while it commits. The committer, one job at a time and in order: ONE PostgreSQL
+transaction with every event, every receipt and the stream position -> replies -> acks.
+
+Invariants:
+- A command's time is the commands stream's timestamp of its message, its `seq` the stream
+  sequence; never a clock of ours.
+- Acks only after commit; the stream position is committed with the events, so a redelivered
+  command (seq <= position) is answered from its stored receipt and never applied twice.
+- Commands are applied strictly in stream order: at start-up the consumer is re-positioned at
+  position+1 if it has unacked or undelivered-yet-committed messages, and a gap in the
+  sequence while running re-positions it (after the in-flight commits land).
+- Anything failing in the write path (database down, a stale second engine) restarts the
+  engine from the store: state is rebuilt, the consumer re-positioned; nothing is lost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+
+import msgspec
+import nats
+
+from bus import engine_replies, streams, subjects
+from bus.engine_batch import BatchApplier, CommitJob, PoisonCommand, ReceiptCache
+from bus.engine_consumer import position_consumer
+from bus.engine_intake import OperatorKeys, receive
+from bus.event_store import ExchangeStore
+
+log = logging.getLogger("bus.engine")
+
+
+@dataclass
+class EngineSettings:
+    nats_url: str
+    pg_dsn: str
+    operators: OperatorKeys = field(default_factory=OperatorKeys)
+    batch_size: int = 1000
+    commits_in_flight: int = 2  # batches applied in memory ahead of the one committing
+    fetch_timeout: float = 0.5
+
+
+class RestartEngine(Exception):
+    """The write path failed; start again from the store."""
+
+
+class Engine:
+    """One run of the engine, from start-up to a stop or a failure."""
+
+    def __init__(self, settings: EngineSettings) -> None:
+        self.settings = settings
+        self.store: ExchangeStore | None = None
+        self.applier: BatchApplier | None = None
+        self.cache = ReceiptCache()
+        self.commits: asyncio.Queue[CommitJob] = asyncio.Queue(settings.commits_in_flight)
+        self.failure: BaseException | None = None
+        self.committed_seq = 0
+        self.stopping = asyncio.Event()
+        self.nc = None
+
+    # --- start-up ----------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Connect, declare the streams, rebuild the exchange, position the consumer."""
+        self.nc = await nats.connect(
+            self.settings.nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
+            name="qd-engine",
+        )
+        self.js = self.nc.jetstream()
+        await streams.declare(self.js, consumers=())
+        self.store = await asyncio.to_thread(ExchangeStore, self.settings.pg_dsn)
+        await self.rebuild()
+        self.subscription = await position_consumer(self.js, self.committed_seq)
+        self.rpc = [
+            await self.nc.subscribe(subjects.RPC_RECEIPT, cb=self._answer_receipt_query),
+            await self.nc.subscribe(RPC_STATE, cb=self._answer_state_query),
+        ]
+        log.warning("engine started at commands position %s", self.committed_seq)
+
+    async def rebuild(self) -> None:
+        """Load every aggregate from the store into a fresh exchange (used at start and on poison)."""
+        started = time.perf_counter()
+        exchange, position = await asyncio.to_thread(engine_replies.load_exchange, self.store)
+        self.committed_seq = position
+        poison = self.applier.poison if self.applier else set()
+        self.cache = ReceiptCache()
+        self.applier = BatchApplier(exchange, position, self.cache)
+        self.applier.poison = poison
+        log.warning("exchange rebuilt at position %s in %.2fs", position,
+                    time.perf_counter() - started)
+
+    # --- the loop ----------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Fetch, check, apply, hand over to the committer; until stopped or failed."""
+        committer = asyncio.create_task(self._commit_loop())
+        try:
+            while not self.stopping.is_set():
+                if self.failure is not None:
+                    raise RestartEngine() from self.failure
+                try:
+                    messages = await self.subscription.fetch(
+                        self.settings.batch_size, timeout=self.settings.fetch_timeout
+                    )
+                except (asyncio.TimeoutError, nats.errors.TimeoutError):
+                    continue
+                except nats.errors.Error as error:  # reconnecting: try again shortly
+                    log.warning("fetch failed: %r", error)
+                    await asyncio.sleep(0.2)
+                    continue
+                await self._process(messages)
+        finally:
+            committer.cancel()
+
+    async def _process(self, messages: list) -> None:
+        incomings = [receive(message, self.settings.operators) for message in messages]
+        if await self._out_of_order(incomings):
+            return
+        unknown = self.applier.unknown_receipt_ids(incomings)
+        stored = set()
+        if unknown:
+            stored = set(await asyncio.to_thread(self.store.existing_receipts, unknown))
+        while True:
+            try:
+                job = self.applier.apply(incomings, stored)
+                break
+            except PoisonCommand as poison:
+                await self.commits.join()  # the store must hold everything applied before
+                self.applier.poison.add(poison.seq)
+                await self.rebuild()
+        await self.commits.put(job)
+
+    async def _out_of_order(self, incomings: list) -> bool:
+        """True (and re-positioned) if this batch skips a command that still exists."""
+        expected = self.applier.applied_seq + 1
+        first_new = next((i.seq for i in incomings if i.seq > self.applier.applied_seq), None)
+        if first_new is None or first_new == expected:
+            return False
+        try:
+            await self.js.get_msg(streams.COMMANDS_STREAM, expected)
+        except nats.js.errors.NotFoundError:
+            log.warning("commands %s..%s are gone from the stream; skipping", expected, first_new - 1)
+            return False
+        log.warning("out of order: expected seq %s, got %s; re-positioning", expected, first_new)
+        await self.commits.join()
+        await self.subscription.unsubscribe()
+        self.subscription = await position_consumer(self.js, self.applier.applied_seq, force=True)
+        return True
+
+    async def _commit_loop(self) -> None:
+        while True:
+            job = await self.commits.get()
+            try:
+                if self.failure is None:
+                    await self._commit(job)
+            except Exception as error:  # noqa: BLE001 - any write failure restarts from the store
+                log.exception("commit failed; the engine restarts from the store")
+                self.failure = error
+            finally:
+                self.commits.task_done()
+
+    async def _commit(self, job: CommitJob) -> None:
+        notification_ids: list[int] = []
+        if job.needs_commit:
+            notification_ids = await asyncio.to_thread(self.store.commit, job.events, job.last_seq)
+            self.committed_seq = job.last_seq
+        replies = engine_replies.replies_for(job, notification_ids, self.cache)
+        if job.lookups:
+            replies += await asyncio.to_thread(engine_replies.stored_replies, job, self.store,
+                                               self.cache)
+        for subject, reply in replies:
+            try:
+                await self.nc.publish(subject, engine_replies.encode(reply))
+            except Exception as error:  # noqa: BLE001 - a bad reply subject is the bot's problem
+                log.info("reply to %r failed: %r", subject, error)
+        for message in job.messages:
+            await message.ack()
+
+    # --- request/reply endpoints -------------------------------------------------------------
+    async def _answer_receipt_query(self, message) -> None:
+        reply = await asyncio.to_thread(engine_replies.lookup, message.data, self.store, self.cache)
+        await message.respond(engine_replies.encode(reply) if reply else b"")
+
+    async def _answer_state_query(self, message) -> None:
+        """Position and state hash, once everything applied so far is committed (for tests)."""
+        await self.commits.join()
+        body = {"position": self.committed_seq, "state_hash": self.applier.exchange.state_hash(),
+                "accepted": self.applier.accepted, "rejections": dict(self.applier.rejections)}
+        await message.respond(msgspec.json.encode(body))
+
+    async def close(self) -> None:
+        """Let in-flight commits land, then disconnect."""
+        if self.failure is None:
+            try:
+                await asyncio.wait_for(self.commits.join(), 10)
+            except asyncio.TimeoutError:
+                pass
+        if getattr(self, "nc", None) is not None:
+            try:
+                await asyncio.wait_for(self.nc.close(), 5)
+            except Exception:  # noqa: BLE001 - closing anyway
+                pass
+        if self.store is not None:
+            self.store.close()
+
+
+RPC_STATE = f"{subjects.ROOT}.rpc.engine.state"
+
+
+async def run_forever(settings: EngineSettings, stop: asyncio.Event) -> None:
+    """Run the engine, restarting it from the store after any write-path failure."""
+    while not stop.is_set():
+        engine = Engine(settings)
+        engine.stopping = stop
+        try:
+            await engine.start()
+            await engine.run()
+        except Exception:  # noqa: BLE001
+            log.exception("engine failed; restarting in 1 s")
+            await asyncio.sleep(1)
+        finally:
+            await engine.close()
+
+
+def settings_from_arguments(argv: list[str] | None = None) -> EngineSettings:
+    """Command-line flags, falling back on QD_* environment variables."""
+    parser = argparse.ArgumentParser(prog="python -m bus.engine", description=__doc__.split("\n")[0])
+    parser.add_argument("--nats", default=os.environ.get("QD_NATS_URL", "nats://127.0.0.1:4222"))
+    parser.add_argument("--pg", default=os.environ.get("QD_PG_DSN", ""))
+    parser.add_argument("--admin", action="append", default=_keys("QD_ADMIN_PUBKEY"))
+    parser.add_argument("--deposit-watcher", action="append", default=_keys("QD_DEPOSIT_PUBKEY"))
+    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--log-level", default=os.environ.get("QD_LOG_LEVEL", "WARNING"))
+    arguments = parser.parse_args(argv)
+    if not arguments.pg:
+        parser.error("--pg (or QD_PG_DSN) is required")
+    logging.basicConfig(level=arguments.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    return EngineSettings(
+        nats_url=arguments.nats, pg_dsn=arguments.pg, batch_size=arguments.batch_size,
+        operators=OperatorKeys(admin=frozenset(arguments.admin),
+                               deposit_watchers=frozenset(arguments.deposit_watcher)),
+    )
+
+
+def _keys(variable: str) -> list[str]:
+    return [key.strip() for key in os.environ.get(variable, "").split(",") if key.strip()]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of `python -m bus.engine`."""
+    settings = settings_from_arguments(argv)
+
+    async def _main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await run_forever(settings, stop)
+
+    try:
+        import uvloop
+
+        uvloop.run(_main())
+    except ImportError:
+        asyncio.run(_main())
+
+
+if __name__ == "__main__":
+    main()

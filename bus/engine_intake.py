@@ -1,0 +1,106 @@
+"""The engine's intake: one commands-stream message in, a verified envelope or a rejection out.
+
+Checks, in order (first failure wins, each a `Rejection` code): size, JSON, schema, signer and
+signature present, signature valid over the canonical bytes, expiry (against the stream's own
+timestamp of the message) or nonce present, operator key for admin and deposit commands.
+Whether a non-operator signer is the owner or a delegate needs the domain's state: the
+handlers check that (`commands.authorization`).
+
+A command is *authenticated* once its signature verified. Only authenticated commands get a
+stored receipt: an unauthenticated message could otherwise burn someone else's command id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from commands import envelope as envelopes
+from commands.envelope import Envelope
+from commands.messages import ADMIN_COMMANDS, WATCHER_COMMANDS
+from commands.rejections import Rejection
+
+REPLY_HEADER = "Qd-Reply-To"  # alternative to the envelope's unsigned `reply_to`
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorKeys:
+    """Public keys (base58) with operator powers."""
+
+    admin: frozenset[str] = frozenset()
+    deposit_watchers: frozenset[str] = frozenset()
+
+
+@dataclass(slots=True)
+class Incoming:
+    """One command message as the engine sees it."""
+
+    seq: int  # commands stream sequence
+    at: int  # commands stream timestamp, int ns (the command's time)
+    message: Any  # the nats Msg, to ack
+    reply_to: str | None = None
+    envelope: Envelope | None = None
+    authenticated: bool = False
+    reason: str = ""  # set when rejected at intake
+    detail: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def rejected(self) -> bool:
+        return bool(self.reason)
+
+
+def stream_position(ack_subject: str) -> tuple[int, int]:
+    """(stream sequence, timestamp ns) from a JetStream message's ack subject, losslessly.
+
+    nats-py's `metadata.timestamp` is a float-based datetime; we need the exact int ns.
+    `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>` (v1) or
+    `$JS.ACK.<domain>.<hash>.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>...` (v2).
+    """
+    tokens = ack_subject.split(".")
+    if len(tokens) == 9:
+        return int(tokens[5]), int(tokens[7])
+    return int(tokens[7]), int(tokens[9])
+
+
+def receive(message: Any, operators: OperatorKeys) -> Incoming:
+    """Check one message; never raises for anything a sender can put in it."""
+    seq, at = stream_position(message.reply)
+    headers = message.headers or {}
+    incoming = Incoming(seq=seq, at=at, message=message, reply_to=headers.get(REPLY_HEADER))
+    data = message.data
+    if len(data) > envelopes.MAX_ENVELOPE_BYTES:
+        return _reject(incoming, Rejection.OVERSIZED, f"{len(data)} bytes")
+    try:
+        envelope = envelopes.decode(data)
+    except msgspec.ValidationError as error:
+        return _reject(incoming, Rejection.INVALID_SCHEMA, str(error))
+    except (msgspec.DecodeError, UnicodeDecodeError, ValueError) as error:
+        return _reject(incoming, Rejection.MALFORMED, str(error)[:200])
+    incoming.envelope = envelope
+    incoming.reply_to = envelope.reply_to or incoming.reply_to
+    if not envelope.signer or not envelope.signature:
+        return _reject(incoming, Rejection.UNSIGNED, "signer and signature are required")
+    if not envelopes.signature_is_valid(envelope):
+        return _reject(incoming, Rejection.BAD_SIGNATURE, "signature does not verify")
+    command_type = type(envelope.command)
+    if command_type in ADMIN_COMMANDS and envelope.signer not in operators.admin:
+        return _reject(incoming, Rejection.NOT_AUTHORIZED, "admin command needs the admin key")
+    if command_type in WATCHER_COMMANDS and envelope.signer not in (
+        operators.admin | operators.deposit_watchers
+    ):
+        return _reject(incoming, Rejection.NOT_AUTHORIZED, "deposits come from the watcher")
+    incoming.authenticated = True
+    if envelope.expires_at is None and envelope.nonce is None:
+        return _reject(incoming, Rejection.MISSING_EXPIRY_OR_NONCE, "set expires_at or nonce")
+    if envelope.expires_at is not None and envelope.expires_at < at:
+        return _reject(incoming, Rejection.EXPIRED, f"expired at {envelope.expires_at} < {at}")
+    return incoming
+
+
+def _reject(incoming: Incoming, reason: Rejection, detail: str) -> Incoming:
+    incoming.reason = str(reason)
+    incoming.detail = detail
+    return incoming

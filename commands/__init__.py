@@ -1,0 +1,1 @@
+"""Command messages (the wire schema of the commands stream), the signed envelope, and handlers."""
