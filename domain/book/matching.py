@@ -54,6 +54,7 @@ def match_incoming(book: "OrderBook", order: NewOrder) -> tuple[tuple[Fill, ...]
                 )  # fmt: skip
                 if maker.size:
                     level.size -= traded  # a partial fill ends the walk: remaining is 0
+                    book.open_sizes[maker.account][is_buy] -= traded  # the maker is a sell if we buy
                     break
                 maker.size = traded  # _detach takes the order's size off the level
                 book.detach(maker)

@@ -68,6 +68,8 @@ class OrderBook:
         self.ask_prices = SortedList()  # ascending: best ask is the first
         self.orders: dict[OrderId, BookOrder] = {}
         self.by_account: dict[AccountKey, dict[OrderId, BookOrder]] = {}
+        # per account [resting buy size, resting sell size], kept as orders rest, trade and leave
+        self.open_sizes: dict[AccountKey, list[int]] = {}
         self.by_client_id: dict[tuple[AccountKey, ClientOrderId], BookOrder] = {}
         # (expires_at, sequence, order_id) with lazy deletion: stale entries are skipped on pop
         self.expiries: list[tuple[int, int, OrderId]] = []
@@ -140,6 +142,7 @@ class OrderBook:
             return ModifyResult(order_id, reason, False, old_price, old_size)
         if new_price == old_price and new_size <= old_size:
             order.level.size -= old_size - new_size
+            self.open_sizes[order.account][order.side is not _BUY] -= old_size - new_size
             order.size = new_size
             return ModifyResult(order_id, None, True, old_price, old_size)
         self.detach(order)
@@ -223,6 +226,11 @@ class OrderBook:
         mine = self.by_account.get(account, {})
         return [order.view() for order in sorted(mine.values(), key=_by_sequence)]
 
+    def open_size(self, account: AccountKey, side: Side) -> int:
+        """The total resting size of an account's orders on one side, O(1) (for margin checks)."""
+        sizes = self.open_sizes.get(account)
+        return sizes[side != _BUY] if sizes is not None else 0
+
     def __len__(self) -> int:
         """The number of resting orders."""
         return len(self.orders)
@@ -276,8 +284,11 @@ class OrderBook:
         del self.orders[order.order_id]
         mine = self.by_account[order.account]
         del mine[order.order_id]
-        if not mine:
+        if mine:
+            self.open_sizes[order.account][order.side is not _BUY] -= order.size
+        else:
             del self.by_account[order.account]
+            del self.open_sizes[order.account]
         if order.client_order_id is not None:
             del self.by_client_id[(order.account, order.client_order_id)]
 
@@ -307,7 +318,9 @@ class OrderBook:
         mine = self.by_account.get(order.account)
         if mine is None:
             mine = self.by_account[order.account] = {}
+            self.open_sizes[order.account] = [0, 0]
         mine[order.order_id] = order
+        self.open_sizes[order.account][order.side is not _BUY] += order.size
         if order.client_order_id is not None:
             self.by_client_id[(order.account, order.client_order_id)] = order
         if order.expires_at is not None:

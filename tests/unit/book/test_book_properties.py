@@ -107,6 +107,10 @@ def check_invariants(book: OrderBook, ledger: dict | None) -> None:
             assert all(o.size > 0 for o in queue)
             assert [o.sequence for o in queue] == sorted(o.sequence for o in queue)
     assert len(rows) == len(book)
+    for account in ACCOUNTS:
+        mine = book.orders_of(account)
+        for side in Side:
+            assert book.open_size(account, side) == sum(o.size for o in mine if o.side is side)
     if ledger is not None:
         resting = sum(row[4] for row in rows)
         assert ledger["in"] == resting + ledger["filled"] + ledger["cancelled"], "size not conserved"

@@ -84,7 +84,8 @@ def test_cancel_and_cancel_all_by_account():
     remaining = book.cancel_all("alice", reason=CancelReason.DEAD_MAN_SWITCH)
     assert [(c.order_id, c.reason) for c in remaining] == [("a3", CancelReason.DEAD_MAN_SWITCH)]
 
-    # Then only bob's bid is left
+    # Then only bob's bid is left, and open sizes per account follow
+    assert book.open_size("alice", Side.BUY) == 0 and book.open_size("bob", Side.BUY) == 1
     assert [o.order_id for o in book.orders_of("bob")] == ["b1"] and book.orders_of("alice") == []
     assert len(book) == 1
 
