@@ -231,6 +231,12 @@ class OrderBook:
         sizes = self.open_sizes.get(account)
         return sizes[side != _BUY] if sizes is not None else 0
 
+    def order_count(self, account: AccountKey | None = None) -> int:
+        """The number of resting orders, of the whole book or of one account, O(1)."""
+        if account is None:
+            return len(self.orders)
+        return len(self.by_account.get(account, ()))
+
     def __len__(self) -> int:
         """The number of resting orders."""
         return len(self.orders)

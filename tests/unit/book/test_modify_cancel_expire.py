@@ -87,7 +87,7 @@ def test_cancel_and_cancel_all_by_account():
     # Then only bob's bid is left, and open sizes per account follow
     assert book.open_size("alice", Side.BUY) == 0 and book.open_size("bob", Side.BUY) == 1
     assert [o.order_id for o in book.orders_of("bob")] == ["b1"] and book.orders_of("alice") == []
-    assert len(book) == 1
+    assert len(book) == book.order_count() == book.order_count("bob") == 1 and book.order_count("alice") == 0
 
 
 def test_good_till_time_orders_expire_in_expiry_then_arrival_order():
