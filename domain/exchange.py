@@ -36,6 +36,7 @@ signed the command (verified by the engine); None means the owner.
                open_orders(owner, sub_account), mark_price(symbol)
 """
 
+import heapq
 from typing import Iterable
 
 from .account import Account
@@ -60,7 +61,10 @@ class Exchange(AccountUseCases, OrderUseCases):
         self.oracles: dict[str, Oracle] = {}
         self.insurance_fund: InsuranceFund | None = None
         self._changed: dict[object, object] = {}
+        # Armed dead-man switches: owner -> fires_at, and a heap of (fires_at, owner) with lazy
+        # deletion, so the sweep that runs before every command costs O(1) when nothing is due.
         self._dead_man: dict[str, int] = {}
+        self._dead_man_heap: list[tuple[int, str]] = []
 
     # ----- lifecycle ------------------------------------------------------------------------
 
@@ -74,7 +78,7 @@ class Exchange(AccountUseCases, OrderUseCases):
             elif isinstance(aggregate, Account):
                 exchange.accounts[aggregate.owner] = aggregate
                 if aggregate.dead_man_fires_at is not None:
-                    exchange._dead_man[aggregate.owner] = aggregate.dead_man_fires_at
+                    exchange._arm_dead_man(aggregate.owner, aggregate.dead_man_fires_at)
             elif isinstance(aggregate, Oracle):
                 exchange.oracles[aggregate.symbol] = aggregate
             elif isinstance(aggregate, InsuranceFund):
@@ -102,6 +106,24 @@ class Exchange(AccountUseCases, OrderUseCases):
     def state_hash(self) -> str:
         """sha256 hex of the whole canonical domain state (see domain.state_hash)."""
         return state_hash(self)
+
+    def _arm_dead_man(self, owner: str, fires_at: int | None) -> None:
+        if fires_at is None:
+            self._dead_man.pop(owner, None)
+        else:
+            self._dead_man[owner] = fires_at
+            heapq.heappush(self._dead_man_heap, (fires_at, owner))
+
+    def _due_dead_man(self, at: int) -> list[str]:
+        """Owners whose switch fires at or before `at`, by (fires_at, owner); disarms them."""
+        due = []
+        heap = self._dead_man_heap
+        while heap and heap[0][0] <= at:
+            fires_at, owner = heapq.heappop(heap)
+            if self._dead_man.get(owner) == fires_at:
+                del self._dead_man[owner]
+                due.append(owner)
+        return due
 
     def _touch(self, aggregate: object) -> None:
         self._changed.setdefault(aggregate.id, aggregate)  # type: ignore[attr-defined]

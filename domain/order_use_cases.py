@@ -96,7 +96,7 @@ class OrderUseCases:
             }
             result = the_market.place_order(at, seq, order)
             if not result.accepted:
-                raise Rejected(RejectReason(str(result.reject_reason)), "refused by the book")
+                raise Rejected(RejectReason(str(result.reject_reason)), f"refused by the book: {result.reject_reason}")
         fills = self._settle(at, seq, the_market, order, result)
         return _outcome(seq, size, result, fills)
 
@@ -156,7 +156,7 @@ class OrderUseCases:
                 self._check_margin(owner, sub_account, market, side, new_price, new_size, replacing=resting)
             result = the_market.modify_order(at, seq, order_id, new_price, new_size, reduce_only)
             if not result.accepted:
-                raise Rejected(RejectReason(str(result.reject_reason)), "refused by the book")
+                raise Rejected(RejectReason(str(result.reject_reason)), f"refused by the book: {result.reject_reason}")
         self._touch(the_market)
         placed = result.replaced
         if placed is None:
@@ -176,10 +176,7 @@ class OrderUseCases:
                 raise Rejected(RejectReason.ALREADY_EXPIRED, "fires_at must be after the command time")
         account.set_dead_man_switch(at=at, seq=seq, fires_at=fires_at)
         self._touch(account)
-        if fires_at is None:
-            self._dead_man.pop(owner, None)
-        else:
-            self._dead_man[owner] = fires_at
+        self._arm_dead_man(owner, fires_at)
 
     def expire(self, at: int, seq: int) -> ExpirySweep:
         """The time sweep: cancel expired GTT orders, then fire due dead-man switches."""
@@ -190,15 +187,14 @@ class OrderUseCases:
             if cancelled:
                 expired += [c["order_id"] for c in cancelled]
                 self._touch(market)
-        due = sorted((fires_at, owner) for owner, fires_at in self._dead_man.items() if fires_at <= at)
+        due = self._due_dead_man(at)
         markets = [self.markets[s] for s in sorted(self.markets)]
-        for _, owner in due:
+        for owner in due:
             account = self.accounts[owner]
             ids = self._cancel_everything(at, seq, owner, sorted(account.sub_accounts), markets, DEAD_MAN_CANCELLED)
             account.fire_dead_man_switch(at=at, seq=seq, cancelled_order_ids=ids)
             self._touch(account)
-            del self._dead_man[owner]
-        return ExpirySweep(expired_order_ids=expired, dead_man_owners=[o for _, o in due])
+        return ExpirySweep(expired_order_ids=expired, dead_man_owners=due)
 
     # ----- internals ------------------------------------------------------------------------
 
