@@ -1,5 +1,7 @@
 """Laws of the book, checked on random operation sequences (hypothesis).
 
+- each order kind keeps its promise (post-only never takes, FOK all or nothing, IOC and market
+  never rest, no fill through the limit, no self trade);
 - the book is never crossed after any operation;
 - size is conserved: everything submitted is filled, resting or cancelled, per order and overall;
 - every level's size is the sum of its orders;
@@ -63,6 +65,7 @@ def run(book: OrderBook, ops: list, ledger: dict | None = None) -> list:
             if ledger is not None and result.accepted:
                 ledger["in"] += op[1]["size"]
                 assert op[1]["size"] == result.filled_size + result.resting_size + result.cancelled_size
+                _check_kind(op[1], result)
                 _account(ledger, result)
         elif kind == "cancel":
             result = book.cancel(op[1])
@@ -88,6 +91,19 @@ def run(book: OrderBook, ops: list, ledger: dict | None = None) -> list:
         results.append(result)
         check_invariants(book, ledger)
     return results
+
+
+def _check_kind(order: dict, result) -> None:
+    """What each order kind promises: makers never take, FOK is all or nothing, IOC never rests."""
+    if order["post_only"] is not PostOnly.OFF:
+        assert result.fills == () and result.resting_size == order["size"]
+    if order["time_in_force"] is TimeInForce.FOK:
+        assert result.filled_size == order["size"]
+    if order["time_in_force"] is TimeInForce.IOC or order["order_type"] is OrderType.MARKET:
+        assert result.resting_size == 0
+    for fill in result.fills:  # never through the limit, always at the maker's price
+        assert fill.price <= order["price"] if order["side"] is Side.BUY else fill.price >= order["price"]
+        assert fill.maker_account != order["account"]
 
 
 def _account(ledger: dict, result) -> None:
