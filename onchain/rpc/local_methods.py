@@ -1,0 +1,162 @@
+"""The JSON-RPC methods our code uses, answered from a LiteSVM instead of a cluster.
+
+Answers have the shapes real RPC nodes give (so `solana`'s AsyncClient parses them), with one
+simplification: every processed transaction is immediately "finalized" in the current slot.
+Thread-safety: callers hold ``lock`` around every method (LiteSVM is not thread-safe).
+"""
+
+import base64
+import json
+import threading
+import time
+from dataclasses import dataclass
+
+from solders.litesvm import LiteSVM
+from solders.pubkey import Pubkey
+from solders.signature import Signature
+from solders.transaction import VersionedTransaction
+from solders.transaction_metadata import FailedTransactionMetadata
+
+PREFLIGHT_FAILED = -32002
+INVALID_PARAMS = -32602
+METHOD_NOT_FOUND = -32601
+
+
+class RpcError(Exception):
+    def __init__(self, code: int, message: str, data=None) -> None:
+        super().__init__(message)
+        self.code, self.message, self.data = code, message, data
+
+
+@dataclass
+class _Processed:
+    slot: int
+    transaction: bytes
+    error: object | None
+    logs: list[str]
+    compute_units: int
+
+
+def _error_json(error) -> object:
+    """A solders TransactionError as RPC JSON (e.g. {"InstructionError": [0, {"Custom": 6028}]})."""
+    if error is None:
+        return None
+    kind = type(error).__name__.removeprefix("TransactionError")
+    if kind == "Fieldless":
+        return str(error).rsplit(".", 1)[-1]
+    return {kind: json.loads(error.to_json())}
+
+
+class LocalRpcMethods:
+    """JSON-RPC method table over one LiteSVM."""
+
+    def __init__(self, svm: LiteSVM) -> None:
+        self.svm = svm
+        self.lock = threading.Lock()
+        self.processed: dict[str, _Processed] = {}
+
+    def call(self, method: str, params: list):
+        """Dispatch one JSON-RPC call; raises RpcError for unknown methods or bad input."""
+        handler = getattr(self, "rpc_" + method, None)
+        if handler is None:
+            raise RpcError(METHOD_NOT_FOUND, f"Method not found: {method}")
+        with self.lock:
+            return handler(*params)
+
+    def _context(self, value):
+        return {"context": {"slot": self.svm.get_clock().slot, "apiVersion": "2.2.0"}, "value": value}
+
+    def rpc_getHealth(self, *_):
+        return "ok"
+
+    def rpc_getVersion(self, *_):
+        return {"solana-core": "2.2.0", "feature-set": 0}
+
+    def rpc_getSlot(self, *_):
+        return self.svm.get_clock().slot
+
+    def rpc_getLatestBlockhash(self, *_):
+        slot = self.svm.get_clock().slot
+        return self._context({"blockhash": str(self.svm.latest_blockhash()), "lastValidBlockHeight": slot + 150})
+
+    def rpc_getMinimumBalanceForRentExemption(self, size, *_):
+        return self.svm.minimum_balance_for_rent_exemption(size)
+
+    def rpc_getBalance(self, address, *_):
+        return self._context(self.svm.get_balance(Pubkey.from_string(address)) or 0)
+
+    def _account_json(self, address: str):
+        account = self.svm.get_account(Pubkey.from_string(address))
+        if account is None:
+            return None
+        return {"data": [base64.b64encode(bytes(account.data)).decode(), "base64"], "executable": account.executable,
+                "lamports": account.lamports, "owner": str(account.owner), "rentEpoch": 0,
+                "space": len(account.data)}
+
+    def rpc_getAccountInfo(self, address, *_):
+        return self._context(self._account_json(address))
+
+    def rpc_getMultipleAccounts(self, addresses, *_):
+        return self._context([self._account_json(address) for address in addresses])
+
+    def rpc_requestAirdrop(self, address, lamports, *_):
+        result = self.svm.airdrop(Pubkey.from_string(address), lamports)
+        if isinstance(result, FailedTransactionMetadata):
+            raise RpcError(INVALID_PARAMS, f"airdrop failed: {result.err()}")
+        return str(result.signature())
+
+    def rpc_sendTransaction(self, encoded, options=None):
+        options = options or {}
+        if options.get("encoding", "base58") != "base64":
+            raise RpcError(INVALID_PARAMS, "only base64-encoded transactions are supported")
+        raw = base64.b64decode(encoded)
+        transaction = VersionedTransaction.from_bytes(raw)
+        signature = str(transaction.signatures[0])
+        if not options.get("skipPreflight", False):
+            simulated = self.svm.simulate_transaction(transaction)
+            if isinstance(simulated, FailedTransactionMetadata):
+                meta = simulated.meta()
+                raise RpcError(PREFLIGHT_FAILED, f"Transaction simulation failed: {simulated.err()}", {
+                    "err": _error_json(simulated.err()), "logs": list(meta.logs()), "accounts": None,
+                    "unitsConsumed": meta.compute_units_consumed(), "returnData": None, "innerInstructions": None})
+        result = self.svm.send_transaction(transaction)
+        slot = self.svm.get_clock().slot
+        if isinstance(result, FailedTransactionMetadata):
+            meta = result.meta()
+            if "AlreadyProcessed" in str(result.err()):
+                return signature
+            self.processed[signature] = _Processed(slot, raw, result.err(), list(meta.logs()),
+                                                   meta.compute_units_consumed())
+        else:
+            self.processed[signature] = _Processed(slot, raw, None, list(result.logs()),
+                                                   result.compute_units_consumed())
+        # A new slot and blockhash per transaction, as a cluster would move on.
+        self.svm.warp_to_slot(slot + 1)
+        self.svm.expire_blockhash()
+        return signature
+
+    def rpc_getSignatureStatuses(self, signatures, *_):
+        statuses = []
+        for signature in signatures:
+            done = self.processed.get(signature)
+            if done is None:
+                statuses.append(None)
+                continue
+            error = _error_json(done.error)
+            statuses.append({"slot": done.slot, "confirmations": None, "err": error,
+                             "status": {"Ok": None} if error is None else {"Err": error},
+                             "confirmationStatus": "finalized"})
+        return self._context(statuses)
+
+    def rpc_getTransaction(self, signature, options=None):
+        done = self.processed.get(signature)
+        if done is None:
+            return None
+        error = _error_json(done.error)
+        return {"slot": done.slot, "blockTime": int(time.time()), "version": "legacy",
+                "transaction": [base64.b64encode(done.transaction).decode(), "base64"],
+                "meta": {"err": error, "status": {"Ok": None} if error is None else {"Err": error}, "fee": 5000,
+                         "preBalances": [], "postBalances": [], "innerInstructions": [], "logMessages": done.logs,
+                         "preTokenBalances": [], "postTokenBalances": [], "rewards": [],
+                         "loadedAddresses": {"writable": [], "readonly": []},
+                         "computeUnitsConsumed": done.compute_units}}
