@@ -141,6 +141,20 @@ class Account(DomainAggregate):
     ) -> None:
         """A refused command, kept in the log with its reason code (state unchanged)."""
 
+    def restore_snapshot_state(self, state: dict) -> None:
+        """Rebuild from `to_state()` data (aggregate snapshots)."""
+        self.owner = state["owner"]
+        self.delegates = set(state["delegates"])
+        self.sub_accounts = {}
+        for number, data in state["sub_accounts"].items():
+            sub = SubAccount()
+            sub.balances = dict(data["balances"])
+            sub.positions = {m: Position(**p) for m, p in data["positions"].items()}
+            self.sub_accounts[int(number)] = sub
+        self.dead_man_fires_at = state["dead_man_fires_at"]
+        self.deposited = dict(state["deposited"])
+        self.withdrawn = dict(state["withdrawn"])
+
     def to_state(self) -> dict:
         """Canonical plain state for the state hash."""
         return {

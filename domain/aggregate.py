@@ -7,12 +7,17 @@ eventsourcing `timestamp` is derived from `at` (microsecond precision), never fr
 
 Event payload rule: besides eventsourcing's own fields, attributes are only int, str, bool,
 None, lists and str-keyed dicts of those (JSON-exact, canonically hashable).
+
+Snapshots: `DomainAggregate.Snapshot` (picked up by `Application.take_snapshot`) stores the
+aggregate's plain `snapshot_state()` (no pickled objects, no int-keyed dicts) and rebuilds it
+with `restore_snapshot_state()`; its timestamp is the aggregate's last event time, not a clock.
 """
 
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, Snapshot
+from eventsourcing.utils import get_topic, resolve_topic
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -33,6 +38,46 @@ class DomainAggregate(Aggregate):
     class Created(Event, Aggregate.Created):
         pass
 
+    class Snapshot(Snapshot):
+        """A snapshot of plain data, restored through the aggregate's own method."""
+
+        @classmethod
+        def take(cls, aggregate: Any) -> Any:
+            """Snapshot an aggregate at its current version."""
+            return cls(
+                originator_id=aggregate.id,
+                originator_version=aggregate.version,
+                timestamp=aggregate.modified_on,
+                topic=get_topic(type(aggregate)),
+                state={
+                    "created_on_us": _microseconds(aggregate.created_on),
+                    "modified_on_us": _microseconds(aggregate.modified_on),
+                    "aggregate": aggregate.snapshot_state(),
+                },
+            )
+
+        def mutate(self, _: Any) -> Any:
+            """Rebuild the aggregate from the snapshot."""
+            aggregate_class = resolve_topic(self.topic)
+            aggregate = object.__new__(aggregate_class)
+            aggregate.__base_init__(
+                originator_id=self.originator_id,
+                originator_version=self.originator_version,
+                timestamp=timestamp_from_ns(self.state["created_on_us"] * 1000),
+            )
+            aggregate.modified_on = timestamp_from_ns(self.state["modified_on_us"] * 1000)
+            aggregate.restore_snapshot_state(self.state["aggregate"])
+            return aggregate
+
+    def snapshot_state(self) -> dict:
+        """Plain data from which `restore_snapshot_state` rebuilds the aggregate (default: the
+        canonical `to_state()`)."""
+        return self.to_state()  # type: ignore[attr-defined]
+
+    def restore_snapshot_state(self, state: dict) -> None:
+        """Set the attributes from `snapshot_state()` data (each aggregate implements it)."""
+        raise NotImplementedError
+
     def trigger_event(self, event_class: type[Any], **kwargs: Any) -> None:
         """Trigger an event stamped with the command time carried in `at`."""
         kwargs["timestamp"] = timestamp_from_ns(_command_time(kwargs, event_class))
@@ -42,6 +87,10 @@ class DomainAggregate(Aggregate):
     def _create(cls, event_class: type[Any], *, id: Any = None, **kwargs: Any) -> Any:  # noqa: A002
         kwargs["timestamp"] = timestamp_from_ns(_command_time(kwargs, event_class))
         return super()._create(event_class, id=id, **kwargs)
+
+
+def _microseconds(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(microseconds=1)
 
 
 def _command_time(kwargs: dict[str, Any], event_class: type[Any]) -> int:

@@ -191,6 +191,25 @@ class Market(DomainAggregate):
             "stp_cancelled": [cancelled_payload(c) for c in result.maker_cancels],
         }
 
+    def snapshot_state(self) -> dict:
+        """Plain data for aggregate snapshots (the books' own snapshot forms)."""
+        state = self.to_state()
+        state["book"] = self.book.snapshot()
+        state["triggers"] = self.triggers.snapshot()
+        return state
+
+    def restore_snapshot_state(self, state: dict) -> None:
+        """Rebuild from `snapshot_state()` data."""
+        self.symbol = state["symbol"]
+        self.params = MarketParams.from_payload(state["params"])
+        self.status = MarketStatus(state["status"])
+        self.book = OrderBook.restore(state["book"])
+        self.triggers = TriggerBook.restore(state["triggers"])
+        self.fee_pool = state["fee_pool"]
+        self.last_trade_price = state["last_trade_price"]
+        self.reduce_only_ids = set(state["reduce_only_ids"])
+        self._live_result = None
+
     def to_state(self) -> dict:
         """Canonical plain state for the state hash."""
         return {

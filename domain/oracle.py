@@ -36,6 +36,10 @@ class Oracle(DomainAggregate):
         self.publish_time = publish_time
         self.updated_at = at
 
+    def restore_snapshot_state(self, state: dict) -> None:
+        """Rebuild from `to_state()` data."""
+        self.__dict__.update(state)
+
     def to_state(self) -> dict:
         """Canonical plain state."""
         return {
@@ -65,6 +69,10 @@ class InsuranceFund(DomainAggregate):
         """An admin top-up from outside the exchange (counts as a deposit)."""
         self.balance += amount
         self.contributed += amount
+
+    def restore_snapshot_state(self, state: dict) -> None:
+        """Rebuild from `to_state()` data."""
+        self.__dict__.update(state)
 
     def to_state(self) -> dict:
         """Canonical plain state."""

@@ -6,8 +6,9 @@ from domain.rejections import Rejected
 from .conftest import ALICE, BOB, CAROL, ONE, PRICE, SOL_MARKET, USDC, Commands
 
 
-def grand_tour(commands: Commands) -> tuple[Exchange, list]:
-    """Run every use case once or more; returns the exchange and all events in command order."""
+def grand_tour(commands: Commands, app=None) -> tuple[Exchange, list]:  # noqa: ANN001
+    """Run every use case once or more; returns the exchange and all events in command order
+    (saved in the eventsourcing `app` too, when one is given)."""
     exchange = Exchange()
     events: list = []
 
@@ -16,7 +17,12 @@ def grand_tour(commands: Commands) -> tuple[Exchange, list]:
             result = getattr(exchange, use_case)(*commands.next(), **kwargs)
         except Rejected:
             result = None
-        events.extend(e for a in exchange.collect_changed() for e in a.collect_events())
+        changed = exchange.collect_changed()
+        events.extend(e for a in changed for e in a.pending_events)
+        if app is not None:
+            app.save(*changed)
+        for aggregate in changed:
+            aggregate.collect_events()
         return result
 
     run("create_market", **SOL_MARKET)
