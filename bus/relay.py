@@ -31,6 +31,7 @@ import argparse
 import asyncio
 import logging
 import signal
+import time
 from collections import deque
 from typing import Any
 
@@ -181,11 +182,20 @@ async def listen_for_inserts(dsn: str, channel: str, wake: asyncio.Event, stop: 
             await asyncio.sleep(1.0)
 
 
-def open_source(dsn: str) -> StoreSource:
+def open_source(dsn: str, attempts: int = 5) -> StoreSource:
     """The engine's store (bus.event_store) as a relay source."""
+    from eventsourcing.persistence import IntegrityError
+
     from bus.event_store import ExchangeStore
 
-    store = ExchangeStore(dsn)
+    for attempt in range(attempts):
+        try:
+            store = ExchangeStore(dsn)
+            break
+        except IntegrityError:  # the engine created the same tables at the same instant
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2)
     # The source holds the application: dropping it would close its connection pool.
     return StoreSource(store.recorder, store.mapper, owner=store)
 

@@ -11,8 +11,8 @@ Events (stream ``QD_EVT``, published only by the relay, one message per stored e
     scope  the aggregate kind, snake_case: ``account``, ``market``, ``receipt`` (the
            CommandReceipt aggregate), or the snake_case class name of any other aggregate
     key    the aggregate's business key: the owner's base58 pubkey for ``account`` and
-           ``receipt``, the market symbol for ``market`` (e.g. ``SOL-PERP``); ``_`` for a
-           singleton aggregate that has none
+           ``receipt``, the market symbol for ``market`` (e.g. ``SOL-PERP``), the price symbol
+           for ``oracle``; ``_`` for a singleton aggregate that has none (``insurance_fund``)
     EventType  the domain event class name, e.g. ``OrderPlaced``
 
     follow one account (all its sub-accounts):   qd.evt.account.<owner>.>
@@ -26,8 +26,10 @@ Bots use ``qd.reply.<owner>.<unique>`` (or any ``_INBOX.>`` subject); neither ov
 
 Engine RPC (core NATS request/reply, served by the engine):
 
-    qd.rpc.receipt      request: the client command id (UTF-8); reply: the stored receipt,
-                        or an empty body when the id was never seen
+    qd.rpc.receipt        request: ``{"owner": ..., "command_id": ...}`` (or ``<owner>/<command_id>``);
+                          reply: the stored receipt (``commands.receipts.Reply``), or an empty
+                          body when the command id was never seen
+    qd.rpc.engine.state   request: empty; reply: the engine's committed position and state hash
 
 Known limit: a subject token cannot contain ``.``, ``*``, ``>`` or whitespace, so keys are
 validated by :func:`token`; market symbols and base58 pubkeys never contain them.
@@ -62,6 +64,7 @@ KEY_ATTRIBUTES = {
     SCOPE_ACCOUNT: ("owner", "owner_pubkey", "account_owner"),
     SCOPE_RECEIPT: ("owner", "owner_pubkey", "account_owner", "signer"),
     SCOPE_MARKET: ("market", "symbol", "market_id"),
+    "oracle": ("symbol",),
 }
 NO_KEY = "_"
 
