@@ -1,4 +1,4 @@
-"""A small harness over the real SVM (LiteSVM) for the program's integration tests."""
+"""A local chain: LiteSVM with the program loaded, SPL fixtures and a non-raising send (tests, bench)."""
 
 import struct
 from dataclasses import dataclass
@@ -15,7 +15,7 @@ from solders.transaction_metadata import FailedTransactionMetadata
 
 from onchain.client import NATIVE_MINT, TOKEN_PROGRAM_ID, QuantDeskClient
 
-PROGRAM_PATH = Path(__file__).resolve().parents[3] / "onchain" / "program" / "quantdesk.so"
+PROGRAM_PATH = Path(__file__).resolve().parent / "program" / "quantdesk.so"
 RENT_EXEMPT_TOKEN_ACCOUNT = 2_039_280
 
 

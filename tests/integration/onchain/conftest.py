@@ -7,7 +7,7 @@ from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-from tests.integration.onchain.chain import Chain
+from onchain.local_chain import Chain
 
 USDC, SOL = 0, 1
 ESCAPE_TIMEOUT = 86_400
