@@ -8,6 +8,9 @@ so verification can name it.
 
 from __future__ import annotations
 
+import queue
+import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -35,12 +38,19 @@ class StoreLog:
             with conn.transaction():
                 has_chain = with_chain and self._has_chain(conn)
                 query = self._query(has_chain, up_to)
+                ids: dict[bytes, uuid.UUID] = {}  # few aggregates, many events: build each once
                 with conn.cursor(name="audit_log", binary=True) as cursor:
                     cursor.itersize = _BATCH
                     cursor.execute(query, (up_to,) if up_to is not None else None)
-                    while batch := cursor.fetchmany(_BATCH):
-                        for row in batch:
-                            yield LogRow(*row) if has_chain else LogRow(*row, None, None)
+                    for batch in _prefetched(cursor):
+                        for position, raw_id, *rest in batch:
+                            originator_id = ids.get(raw_id) if raw_id is not None else None
+                            if originator_id is None and raw_id is not None:
+                                originator_id = ids[raw_id] = uuid.UUID(bytes=raw_id)
+                            if has_chain:
+                                yield LogRow(position, originator_id, *rest)
+                            else:
+                                yield LogRow(position, originator_id, *rest, None, None)
 
     def max_position(self) -> int:
         """The highest stored position (0 for an empty store)."""
@@ -59,15 +69,43 @@ class StoreLog:
         if not has_chain:
             where = sql.SQL(" WHERE e.notification_id <= %s") if up_to is not None else sql.SQL("")
             return sql.SQL(
-                "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic,"
+                "SELECT e.notification_id, uuid_send(e.originator_id), e.originator_version, e.topic,"
                 " e.state FROM {events} e{where} ORDER BY e.notification_id"
             ).format(events=events, where=where)
         chain = sql.Identifier(self.schema, chain_table_name(self.events_table))
         where = (sql.SQL(" WHERE coalesce(e.notification_id, c.notification_id) <= %s")
                  if up_to is not None else sql.SQL(""))
         return sql.SQL(
-            "SELECT coalesce(e.notification_id, c.notification_id), e.originator_id,"
+            "SELECT coalesce(e.notification_id, c.notification_id), uuid_send(e.originator_id),"
             " e.originator_version, e.topic, e.state, c.prev_hash, c.hash"
             " FROM {events} e FULL JOIN {chain} c ON c.notification_id = e.notification_id"
             "{where} ORDER BY 1"
         ).format(events=events, chain=chain, where=where)
+
+
+def _prefetched(cursor: psycopg.Cursor) -> Iterator[list]:
+    """Batches of rows, the next one fetched by a thread while the caller works on this one
+    (the wait for the server releases the GIL, so reading overlaps replaying)."""
+    batches: queue.Queue = queue.Queue(maxsize=3)
+
+    def fetch() -> None:
+        try:
+            while batch := cursor.fetchmany(_BATCH):
+                batches.put(batch)
+            batches.put(None)
+        except BaseException as error:  # noqa: BLE001 - handed to the consumer, re-raised there
+            batches.put(error)
+
+    reader = threading.Thread(target=fetch, name="audit-log-reader", daemon=True)
+    reader.start()
+    try:
+        while (batch := batches.get()) is not None:
+            if isinstance(batch, BaseException):
+                raise batch
+            yield batch
+    finally:
+        while reader.is_alive():  # a consumer that stopped early: let the reader finish
+            try:
+                batches.get(timeout=0.1)
+            except queue.Empty:
+                pass
