@@ -1,0 +1,1 @@
+"""Runnable example bots: `python -m examples.bot`, `examples.market_maker`, `examples.taker`."""

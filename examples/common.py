@@ -1,0 +1,87 @@
+"""What the example bots share: flags, dev keys, market set-up and funding, fill printing.
+
+Dev path for money: deposits are signed by the operator (admin) key, whose keyfile is
+``$QD_ADMIN_KEYFILE`` (default ``.state/keys/admin.json``, created on first use). The engine
+must be started with that key as its admin: ``python -m examples.common admin-pubkey`` prints it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from decimal import Decimal
+
+from client import BotClient, load_or_create_keypair, new_keypair, pubkey_of
+from commands import messages
+
+USDC = 1_000_000  # quote and price units
+BASE = 1_000_000_000  # base size units
+DEFAULT_ADMIN_KEYFILE = ".state/keys/admin.json"
+
+
+def admin_keyfile() -> str:
+    """Where the dev operator key lives."""
+    return os.environ.get("QD_ADMIN_KEYFILE", DEFAULT_ADMIN_KEYFILE)
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    """Flags every example takes."""
+    arguments = argparse.ArgumentParser(description=description)
+    arguments.add_argument("--nats", default=os.environ.get("QD_NATS_URL", "nats://127.0.0.1:4222"))
+    arguments.add_argument("--keyfile", help="the bot's Solana keyfile (default: a fresh key)")
+    arguments.add_argument("--admin-keyfile", default=admin_keyfile())
+    arguments.add_argument("--market", default="SOL-PERP")
+    arguments.add_argument("--price", type=Decimal, default=Decimal("100"), help="reference price")
+    return arguments
+
+
+async def connect(options) -> tuple[BotClient, BotClient]:
+    """(bot, operator) clients: the bot's own key and the dev admin key."""
+    keypair = load_or_create_keypair(options.keyfile) if options.keyfile else new_keypair()
+    bot = await BotClient.connect(options.nats, keypair)
+    operator = await BotClient.connect(options.nats, load_or_create_keypair(options.admin_keyfile))
+    return bot, operator
+
+
+async def ensure_market(operator: BotClient, market: str, price: int) -> None:
+    """Create the market (a repeat is refused harmlessly) and publish the base asset's price."""
+    await operator.send(messages.CreateMarket(
+        market=market, base_asset=market.split("-")[0], tick_size=10_000, lot_size=1_000_000,
+        min_size=1_000_000, max_leverage=20, initial_margin_bps=500, maintenance_margin_bps=250,
+        maker_fee_bps=0, taker_fee_bps=5,
+    ))
+    receipt = await operator.send(messages.SetOraclePrice(symbol=market.split("-")[0], price=price))
+    if not receipt.accepted:
+        sys.exit(f"cannot set the oracle price: {receipt.reason} {receipt.message} "
+                 f"(is the engine's admin key {pubkey_of(operator.keypair)}?)")
+
+
+async def open_and_fund(bot: BotClient, operator: BotClient, usdc: int) -> None:
+    """Open the bot's account and credit it ``usdc`` (whole USDC) through the dev deposit path."""
+    opened = await bot.open_account()
+    print(f"open account {bot.owner}: {'ok' if opened.accepted else opened.reason}")
+    funded = await operator.deposit_for(bot.owner, "USDC", usdc * USDC, chain_tx=f"dev-{bot.owner[:8]}")
+    print(f"deposit {usdc} USDC: {'ok' if funded.accepted else funded.reason + ' ' + funded.message}")
+
+
+def snap(price: int, tick: int = 10_000) -> int:
+    """Round a price down to the market's tick."""
+    return price // tick * tick
+
+
+async def print_fills(bot: BotClient, label: str) -> None:
+    """Print every fill settled on the bot's account, as it happens."""
+    from bus import wire
+
+    async for event in bot.account_events():
+        if event.event_type != "TradeSettled":
+            continue
+        for settlement in wire.payload_dict(event).get("settlements", []):
+            print(f"[{label}] fill seq={event.seq} position={event.position} "
+                  f"base_after={Decimal(settlement.get('base_after', 0)) / BASE} "
+                  f"fees={Decimal(settlement.get('fees', 0)) / USDC} USDC", flush=True)
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["admin-pubkey"]:
+    print(pubkey_of(load_or_create_keypair(admin_keyfile())))
