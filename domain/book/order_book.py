@@ -95,7 +95,12 @@ class OrderBook:
             return PlaceResult(order.order_id, None, (), 0, order.size, price, 0, None)
         if order.time_in_force is _FOK and fillable_size(self, order) < order.size:
             return _rejected(order.order_id, RejectReason.FOK_NOT_FILLED)
-        fills, maker_cancels, remaining, self_trade_stop = match_incoming(self, order)
+        opposite = self.ask_prices if is_buy else self.bid_prices
+        if not opposite or (opposite[0] > price if is_buy else opposite[-1] < price):
+            # Nothing to trade with (the common passive add): skip the matching walk.
+            fills, maker_cancels, remaining, self_trade_stop = (), (), order.size, False
+        else:
+            fills, maker_cancels, remaining, self_trade_stop = match_incoming(self, order)
         filled = order.size - remaining
         if not remaining:
             return PlaceResult(order.order_id, None, fills, filled, 0, None, 0, None, maker_cancels)
