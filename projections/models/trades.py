@@ -21,12 +21,16 @@ from projections.timeseries import (BUCKET_ORIGIN, RESOLUTIONS, DailyPartitions,
                                     timescale_policies)
 
 TRADE_COLUMNS = [
-    ("market", "text"), ("position", "int8"), ("fill_index", "int4"), ("at", "timestamptz"),
+    ("market", "text"), ("trade_id", "int8"), ("position", "int8"), ("fill_index", "int4"),
+    ("at", "timestamptz"),
     ("at_ns", "int8"), ("price", "int8"), ("size", "int8"), ("quote", "int8"),
     ("taker_side", "text"), ("taker_order_id", "text"), ("maker_order_id", "text"),
     ("taker_account", "text"), ("maker_account", "text"),
 ]
-TRADE_BODY = """market text NOT NULL, position bigint NOT NULL, fill_index int NOT NULL,
+# trade_id = position * 1e6 + fill_index: unique, ordered like the stream (open/close, cursors).
+TRADE_ID_SCALE = 1_000_000
+TRADE_BODY = """market text NOT NULL, trade_id bigint NOT NULL, position bigint NOT NULL,
+    fill_index int NOT NULL,
     at timestamptz NOT NULL, at_ns bigint NOT NULL, price bigint NOT NULL, size bigint NOT NULL,
     quote bigint NOT NULL, taker_side text NOT NULL, taker_order_id text NOT NULL,
     maker_order_id text NOT NULL, taker_account text NOT NULL, maker_account text NOT NULL,
@@ -45,10 +49,10 @@ class TradesModel(ReadModel):
 
     def ddl(self, schema: str) -> list[str]:
         statements = [index_ddl(schema), *time_table(schema, "trades", TRADE_BODY, self.flavour)]
-        statements.append(f"CREATE INDEX IF NOT EXISTS trades_market_position"
-                          f" ON {schema}.trades (market, position DESC)")
+        statements.append(f"CREATE INDEX IF NOT EXISTS trades_market_trade_id"
+                          f" ON {schema}.trades (market, trade_id DESC)")
         if self.flavour is Flavour.TIMESCALE:
-            statements += timescale_policies(schema, "trades", "market", "at DESC, position DESC")
+            statements += timescale_policies(schema, "trades", "market", "at DESC, trade_id DESC")
             statements += [self._continuous_aggregate(schema, res, width)
                            for res, width in RESOLUTIONS.items()]
         else:
@@ -66,8 +70,8 @@ class TradesModel(ReadModel):
         return f"""CREATE MATERIALIZED VIEW IF NOT EXISTS {schema}.candles_{resolution}
             WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
             SELECT market, time_bucket(INTERVAL '{width}', at) AS bucket,
-                   first(price, position) AS open, max(price) AS high, min(price) AS low,
-                   last(price, position) AS close, sum(size) AS base_volume,
+                   first(price, trade_id) AS open, max(price) AS high, min(price) AS low,
+                   last(price, trade_id) AS close, sum(size) AS base_volume,
                    sum(quote) AS quote_volume, count(*) AS trades
             FROM {schema}.trades GROUP BY market, time_bucket(INTERVAL '{width}', at)
             WITH NO DATA"""
@@ -86,7 +90,7 @@ class TradesModel(ReadModel):
                 raise LookupError(f"order {event.payload.get('order_id')} is not a resting order")
             return
         for fill in fills_of(event, taker):
-            batch["rows"].append((fill.market, event.position, fill.index, event.time, event.at,
+            batch["rows"].append((fill.market, event.position * TRADE_ID_SCALE + fill.index, event.position, fill.index, event.time, event.at,
                           fill.price, fill.size, fill.notional, fill.taker_side,
                           fill.taker_order_id, fill.maker_order_id, fill.taker_account,
                           fill.maker_account))
@@ -104,7 +108,7 @@ class TradesModel(ReadModel):
         if not batch:
             return
         if self.flavour is Flavour.PLAIN:
-            self.partitions.ensure(conn, schema, "trades", {row[3] for row in batch})
+            self.partitions.ensure(conn, schema, "trades", {row[4] for row in batch})
         stager.stage("stage_trades", TRADE_COLUMNS, batch)
         names = ", ".join(column for column, _ in TRADE_COLUMNS)
         conn.execute(f"INSERT INTO {schema}.trades ({names}) SELECT {names} FROM stage_trades"
@@ -118,8 +122,8 @@ class TradesModel(ReadModel):
         # The batch is later in the stream than everything stored: its close wins, our open stays.
         return f"""INSERT INTO {schema}.candles_{resolution} ({CANDLE_COLUMNS})
             SELECT market, date_bin(INTERVAL '{width}', at, TIMESTAMPTZ '{BUCKET_ORIGIN}'),
-                   (array_agg(price ORDER BY position, fill_index))[1], max(price), min(price),
-                   (array_agg(price ORDER BY position DESC, fill_index DESC))[1],
+                   (array_agg(price ORDER BY trade_id))[1], max(price), min(price),
+                   (array_agg(price ORDER BY trade_id DESC))[1],
                    sum(size), sum(quote), count(*)
             FROM stage_trades GROUP BY 1, 2
             ON CONFLICT (market, bucket) DO UPDATE SET
