@@ -26,6 +26,7 @@ from audit.transcoding import ReadFastJSONTranscoder
 
 StateHasher = Callable[[list[Any]], str]
 Progress = Callable[[int], None]  # called with the last position reached
+Observer = Callable[[LogRow, Any], None]  # called with each applied row and its domain event
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +116,7 @@ class Replay:
         until_time_ns: int | None = None,
         progress: Progress | None = None,
         progress_every: int = 10_000,
+        observer: Observer | None = None,
     ) -> ReplayResult:
         """Replay `rows` (from genesis); hash the state at each checkpoint position and at the
         end. `up_to` stops after that position; `until_time_ns` stops before the first event
@@ -134,7 +136,7 @@ class Replay:
             if row.topic is not None and self._is_included(row.topic):
                 if until_time_ns is not None and _command_time(row) > until_time_ns:
                     break
-                result.failure = self._apply(row, aggregates)
+                result.failure = self._apply(row, aggregates, observer)
                 if result.failure is not None:
                     break
                 result.applied += 1
@@ -153,12 +155,15 @@ class Replay:
             progress(result.last_position)
         return result
 
-    def _apply(self, row: LogRow, aggregates: dict[Any, Any]) -> ReplayFailure | None:
+    def _apply(self, row: LogRow, aggregates: dict[Any, Any],
+               observer: Observer | None) -> ReplayFailure | None:
         try:
             # A LogRow has StoredEvent's four attributes: no copy needed for the mapper.
             domain_event = self.mapper.to_domain_event(row)  # type: ignore[arg-type]
             aggregate = aggregates.get(row.originator_id)
             aggregates[row.originator_id] = domain_event.mutate(aggregate)
+            if observer is not None:
+                observer(row, domain_event)
         except Exception as error:  # noqa: BLE001 - any failure is named, never swallowed
             return ReplayFailure(row.position, row.names(), f"{type(error).__name__}: {error}")
         return None
