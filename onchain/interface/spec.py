@@ -129,7 +129,7 @@ ERRORS = (
     ("VaultAuthorityMismatch", "Vault authority is not the program's vault authority PDA"),
     ("WrongTokenProgram", "Token program is not SPL Token"),
     ("WrongSystemProgram", "System program is not the system program"),
-    ("InvalidMintList", "Mint list must hold 1 to 4 mints"),
+    ("InvalidMintList", "Mint list must hold 1 to 4 distinct mints"),
     ("AssetIndexOutOfRange", "Asset index is not a supported asset"),
     ("MintMismatch", "Mint account does not match the exchange's mint for this asset"),
     ("NotNativeMint", "The asset is not wrapped SOL"),

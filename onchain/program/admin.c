@@ -15,6 +15,10 @@ static uint64_t initialize_exchange(const SolParameters *params, const uint8_t *
   REQUIRE(mint_count >= 1 && mint_count <= QD_MAX_ASSETS, QD_ERR_INVALID_MINT_LIST);
   REQUIRE(args_len == sizeof(*fixed) + 4 + 32ULL * mint_count, QD_ERR_INSTRUCTION_DATA_INVALID);
   REQUIRE(fixed->escape_timeout_seconds > 0, QD_ERR_INVALID_TIMEOUT);
+  /* Distinct mints: one vault PDA per mint, so a repeated mint would make two assets share it. */
+  const SolPubkey *mints = (const SolPubkey *)(args + sizeof(*fixed) + 4);
+  for (uint32_t i = 0; i < mint_count; i++)
+    for (uint32_t j = i + 1; j < mint_count; j++) REQUIRE(!pubkey_eq(&mints[i], &mints[j]), QD_ERR_INVALID_MINT_LIST);
 
   SolSignerSeed exchange_seed[2] = {{QD_SEED_EXCHANGE, sizeof(QD_SEED_EXCHANGE)}, {NULL, 1}};
   SolPubkey expected;

@@ -33,7 +33,7 @@ static const SolPubkey QD_NATIVE_MINT = {{6, 155, 136, 87, 254, 171, 129, 132, 2
 #define QD_ERR_VAULT_AUTHORITY_MISMATCH 6018 /* Vault authority is not the program's vault authority PDA */
 #define QD_ERR_WRONG_TOKEN_PROGRAM 6019 /* Token program is not SPL Token */
 #define QD_ERR_WRONG_SYSTEM_PROGRAM 6020 /* System program is not the system program */
-#define QD_ERR_INVALID_MINT_LIST 6021 /* Mint list must hold 1 to 4 mints */
+#define QD_ERR_INVALID_MINT_LIST 6021 /* Mint list must hold 1 to 4 distinct mints */
 #define QD_ERR_ASSET_INDEX_OUT_OF_RANGE 6022 /* Asset index is not a supported asset */
 #define QD_ERR_MINT_MISMATCH 6023 /* Mint account does not match the exchange's mint for this asset */
 #define QD_ERR_NOT_NATIVE_MINT 6024 /* The asset is not wrapped SOL */

@@ -20,6 +20,7 @@ from onchain.sbpf.elf_input import (
     SHF_WRITE,
     SHN_COMMON,
     SHN_UNDEF,
+    SHT_NOBITS,
     STT_SECTION,
     RelocatableObject,
     Relocation,
@@ -35,6 +36,7 @@ R_BPF_64_RELATIVE = 8
 R_BPF_64_32 = 10
 PROGRAM_START = 0x1_0000_0000
 ENTRYPOINT = "entrypoint"
+MAX_ALIGNMENT = 4096
 
 
 @dataclass
@@ -54,10 +56,16 @@ def _plan_sections(obj: RelocatableObject) -> _Plan:
     for section in obj.sections:
         if not section.flags & SHF_ALLOC or section.size == 0:
             continue
+        if section.align > MAX_ALIGNMENT or section.align & (section.align - 1):
+            raise ConversionError(f"section {section.name} has alignment {section.align}: expected a power of two <= {MAX_ALIGNMENT}")
         if section.flags & SHF_WRITE:
             raise ConversionError(
                 f"section {section.name} is writable ({section.size} bytes): Solana programs have no writable "
                 "globals (.data/.bss); make the data const or keep it in an account"
+            )
+        if section.type == SHT_NOBITS:
+            raise ConversionError(
+                f"section {section.name} is uninitialised data ({section.size} bytes, like .bss): refused"
             )
         if section.flags & SHF_EXECINSTR:
             if section.name != ".text" or text_index is not None:
@@ -74,7 +82,7 @@ def _plan_sections(obj: RelocatableObject) -> _Plan:
         offset = _align(len(plan.rodata), section.align)
         plan.rodata.extend(b"\0" * (offset - len(plan.rodata)))
         plan.rodata_offsets[section.index] = offset
-        plan.rodata.extend(section.data if section.data else b"\0" * section.size)
+        plan.rodata.extend(section.data)
     return plan
 
 

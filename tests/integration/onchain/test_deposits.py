@@ -56,3 +56,14 @@ def test_deposit_hostile_inputs(market):
     theft = client.deposit_tokens(bob.key, alice.usdc_wallet, market.usdc, USDC, 10)
     assert not chain.send(theft, bob.keypair).ok
     assert chain.token_balance(alice.usdc_wallet) == 1_000_000_000
+
+
+def test_native_sol_deposit_needs_a_wrapped_sol_asset(chain):
+    admin, user = chain.funded_keypair(), chain.funded_keypair()
+    usdc = chain.create_mint()
+    client = chain.client
+    assert chain.send([client.initialize_exchange(admin.pubkey(), admin.pubkey(), [usdc], 60),
+                       client.initialize_token_vault(admin.pubkey(), usdc, USDC)], admin).ok
+    assert chain.send(client.create_user_account(user.pubkey()), user).ok
+    sent = chain.send(client.deposit_native_sol(user.pubkey(), 1_000), user)
+    assert sent.error_code == ERROR_CODES["NotNativeMint"]
