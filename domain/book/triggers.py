@@ -85,6 +85,7 @@ class TriggerBook:
         self.next_sequence = 1
         self.pending: dict[OrderId, _Waiting] = {}
         self.by_client_id: dict[tuple[AccountKey, ClientOrderId], OrderId] = {}
+        self.by_account: dict[AccountKey, dict[OrderId, _Waiting]] = {}
         # (trigger_price, sequence) keys; sequence is unique, so keys never tie
         self.rises = SortedList()
         self.falls = SortedList()
@@ -122,7 +123,7 @@ class TriggerBook:
 
     def cancel_all(self, account: AccountKey) -> list[PendingTrigger]:
         """Remove every trigger of an account, in arrival order."""
-        mine = sorted((w for w in self.pending.values() if w.order.account == account), key=_by_sequence)
+        mine = sorted(self.by_account.get(account, {}).values(), key=_by_sequence)
         for waiting in mine:
             self._remove(waiting)
         return [waiting.view() for waiting in mine]
@@ -148,10 +149,19 @@ class TriggerBook:
         waiting = self.pending.get(trigger_id)
         return waiting.view() if waiting is not None else None
 
+    def order_by_client_id(self, account: AccountKey, client_order_id: ClientOrderId) -> PendingTrigger | None:
+        """A waiting trigger by (account, client order id), O(1), or None."""
+        trigger_id = self.by_client_id.get((account, client_order_id))
+        return self.pending[trigger_id].view() if trigger_id is not None else None
+
     def orders_of(self, account: AccountKey) -> list[PendingTrigger]:
         """The waiting triggers of an account, in arrival order."""
-        mine = sorted((w for w in self.pending.values() if w.order.account == account), key=_by_sequence)
+        mine = sorted(self.by_account.get(account, {}).values(), key=_by_sequence)
         return [waiting.view() for waiting in mine]
+
+    def order_count(self, account: AccountKey | None = None) -> int:
+        """The number of waiting triggers, of all accounts or of one, O(1)."""
+        return len(self.pending) if account is None else len(self.by_account.get(account, ()))
 
     def __len__(self) -> int:
         """The number of waiting triggers."""
@@ -193,6 +203,7 @@ class TriggerBook:
     def _insert(self, waiting: "_Waiting") -> None:
         order = waiting.order
         self.pending[order.trigger_id] = waiting
+        self.by_account.setdefault(order.account, {})[order.trigger_id] = waiting
         self.ids_by_sequence[waiting.sequence] = order.trigger_id
         self._index(waiting).add((waiting.trigger_price, waiting.sequence))
         if order.client_order_id is not None:
@@ -203,6 +214,10 @@ class TriggerBook:
     def _remove(self, waiting: "_Waiting") -> None:
         order = waiting.order
         del self.pending[order.trigger_id]
+        mine = self.by_account[order.account]
+        del mine[order.trigger_id]
+        if not mine:
+            del self.by_account[order.account]
         del self.ids_by_sequence[waiting.sequence]
         self._index(waiting).remove((waiting.trigger_price, waiting.sequence))
         if order.client_order_id is not None:

@@ -94,5 +94,7 @@ def test_snapshot_restore_keeps_moved_trailing_stops():
     triggers.add(_trigger("s", Side.BUY, TriggerKind.STOP_MARKET, trigger_price=150, client_order_id="c"))
     triggers.on_price(130)
     restored = TriggerBook.restore(triggers.snapshot())
+    assert restored.order_by_client_id("alice", "c").order.trigger_id == "s"
+    assert restored.order_by_client_id("bob", "c") is None and restored.order_count("alice") == 2
     assert restored.canonical() == triggers.canonical() and restored.state_digest() == triggers.state_digest()
     assert _fired(restored.on_price(120)) == _fired(triggers.on_price(120)) == [("t", 120)]
