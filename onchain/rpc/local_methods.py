@@ -11,9 +11,9 @@ import threading
 import time
 from dataclasses import dataclass
 
+import base58
 from solders.litesvm import LiteSVM
 from solders.pubkey import Pubkey
-from solders.signature import Signature
 from solders.transaction import VersionedTransaction
 from solders.transaction_metadata import FailedTransactionMetadata
 
@@ -35,6 +35,11 @@ class _Processed:
     error: object | None
     logs: list[str]
     compute_units: int
+    block_time: int = 0
+
+    @property
+    def account_keys(self) -> list[str]:
+        return [str(key) for key in VersionedTransaction.from_bytes(self.transaction).message.account_keys]
 
 
 def _error_json(error) -> object:
@@ -126,10 +131,10 @@ class LocalRpcMethods:
             if "AlreadyProcessed" in str(result.err()):
                 return signature
             self.processed[signature] = _Processed(slot, raw, result.err(), list(meta.logs()),
-                                                   meta.compute_units_consumed())
+                                                   meta.compute_units_consumed(), int(time.time()))
         else:
             self.processed[signature] = _Processed(slot, raw, None, list(result.logs()),
-                                                   result.compute_units_consumed())
+                                                   result.compute_units_consumed(), int(time.time()))
         # A new slot and blockhash per transaction, as a cluster would move on.
         self.svm.warp_to_slot(slot + 1)
         self.svm.expire_blockhash()
@@ -148,15 +153,58 @@ class LocalRpcMethods:
                              "confirmationStatus": "finalized"})
         return self._context(statuses)
 
+    def rpc_getSignaturesForAddress(self, address, options=None):
+        """Newest first, like a node: signatures of processed transactions that name ``address``."""
+        options = options or {}
+        limit = min(int(options.get("limit") or 1000), 1000)
+        signatures = [sig for sig, done in reversed(self.processed.items()) if address in done.account_keys]
+        if options.get("before") in signatures:
+            signatures = signatures[signatures.index(options["before"]) + 1:]
+        if options.get("until") in signatures:
+            signatures = signatures[:signatures.index(options["until"])]
+        answer = []
+        for signature in signatures[:limit]:
+            done = self.processed[signature]
+            answer.append({"signature": signature, "slot": done.slot, "err": _error_json(done.error), "memo": None,
+                           "blockTime": done.block_time, "confirmationStatus": "finalized"})
+        return answer
+
     def rpc_getTransaction(self, signature, options=None):
+        """The processed transaction in "base64" or "json" encoding (no parsed/jsonParsed)."""
         done = self.processed.get(signature)
         if done is None:
             return None
+        encoding = (options or {}).get("encoding", "json")
+        if encoding == "base64":
+            transaction = [base64.b64encode(done.transaction).decode(), "base64"]
+        elif encoding == "json":
+            transaction = _transaction_json(done.transaction)
+        else:
+            raise RpcError(INVALID_PARAMS, f"unsupported encoding {encoding}")
         error = _error_json(done.error)
-        return {"slot": done.slot, "blockTime": int(time.time()), "version": "legacy",
-                "transaction": [base64.b64encode(done.transaction).decode(), "base64"],
+        return {"slot": done.slot, "blockTime": done.block_time, "version": "legacy", "transaction": transaction,
                 "meta": {"err": error, "status": {"Ok": None} if error is None else {"Err": error}, "fee": 5000,
                          "preBalances": [], "postBalances": [], "innerInstructions": [], "logMessages": done.logs,
                          "preTokenBalances": [], "postTokenBalances": [], "rewards": [],
                          "loadedAddresses": {"writable": [], "readonly": []},
                          "computeUnitsConsumed": done.compute_units}}
+
+
+def _transaction_json(raw: bytes) -> dict:
+    """A legacy transaction in the RPC "json" encoding."""
+    transaction = VersionedTransaction.from_bytes(raw)
+    message = transaction.message
+    header = message.header
+    return {
+        "signatures": [str(signature) for signature in transaction.signatures],
+        "message": {
+            "accountKeys": [str(key) for key in message.account_keys],
+            "header": {"numRequiredSignatures": header.num_required_signatures,
+                       "numReadonlySignedAccounts": header.num_readonly_signed_accounts,
+                       "numReadonlyUnsignedAccounts": header.num_readonly_unsigned_accounts},
+            "recentBlockhash": str(message.recent_blockhash),
+            "instructions": [{"programIdIndex": ix.program_id_index, "accounts": list(ix.accounts),
+                              "data": base58.b58encode(bytes(ix.data)).decode(), "stackHeight": None}
+                             for ix in message.instructions],
+        },
+    }

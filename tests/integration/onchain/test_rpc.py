@@ -35,6 +35,12 @@ async def test_client_initializes_the_exchange_over_rpc_and_reads_it_back():
             assert exchange.admin == admin.pubkey() and exchange.mints[0] == mint
             transaction = (await rpc.call(lambda c: c.get_transaction(signature, encoding="base64"))).value
             assert transaction.transaction.meta.err is None
+            # a watcher finds the program's transactions and reads them in the default json encoding
+            found = (await rpc.call(lambda c: c.get_signatures_for_address(client.program_id, limit=10))).value
+            assert [entry.signature for entry in found] == [signature]
+            as_json = (await rpc.call(lambda c: c.get_transaction(signature))).value.transaction
+            assert as_json.transaction.signatures[0] == signature
+            assert as_json.meta.compute_units_consumed > 0
             # A program error comes back as the node's answer (no failover), with our error code
             again = client.initialize_exchange(admin.pubkey(), admin.pubkey(), [mint], 60)
             with pytest.raises(RPCException) as refused:
