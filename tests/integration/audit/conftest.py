@@ -15,3 +15,13 @@ def ledger_app(fresh_pg_dsn):
         install_chain(conn, EVENTS_TABLE)
     yield app
     app.close()
+
+
+@pytest.fixture
+def own_nats_url(tmp_path):
+    """A nats-server of the test's own: the events stream's whole content is compared."""
+    from deploy.local.nats import NatsServer
+
+    server = NatsServer(tmp_path / "nats", log_file=tmp_path / "nats.log").start()
+    yield server.url
+    server.stop()
