@@ -51,6 +51,7 @@ class EngineSettings:
     batch_size: int = 1000
     commits_in_flight: int = 2  # batches applied in memory ahead of the one committing
     fetch_timeout: float = 0.5
+    declare_streams: bool = True  # tests that shape the streams themselves turn it off
 
 
 class RestartEngine(Exception):
@@ -79,7 +80,8 @@ class Engine:
             name="qd-engine",
         )
         self.js = self.nc.jetstream()
-        await streams.declare(self.js, consumers=())
+        if self.settings.declare_streams:
+            await streams.declare(self.js, consumers=())
         self.store = await asyncio.to_thread(ExchangeStore, self.settings.pg_dsn)
         await self.rebuild()
         self.subscription = await position_consumer(self.js, self.committed_seq)

@@ -61,11 +61,12 @@ class Bot:
             reply_to = f"{self.inbox}.{next(_counter)}"
             envelope = msgspec.structs.replace(envelope, reply_to=reply_to)
         self.replies.setdefault(reply_to, asyncio.get_running_loop().create_future())
-        await self.js.publish(
+        ack = await self.js.publish(
             subjects.command_for_type(type(envelope.command).__name__),
             envelopes.encode(envelope),
             headers={"Nats-Msg-Id": msg_id or f"{envelope.owner}/{envelope.command_id}"},
         )
+        self.last_ack = ack
         return reply_to
 
     async def send(self, command, *, timeout: float = 10.0, **kwargs) -> Reply:

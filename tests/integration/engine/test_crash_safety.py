@@ -1,0 +1,158 @@
+"""Crash safety: under a steady load the engine process is SIGKILLed at random instants and
+restarted; afterwards every command has exactly one outcome, every accepted command exactly one
+effect, and the state equals both a clean replay of the store and a clean re-execution of the
+commands stream."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import msgspec
+import nats
+import psycopg
+from nats.js.api import ConsumerConfig, DeliverPolicy
+
+from bus import engine_replies, streams, subjects
+from bus.engine import RPC_STATE
+from bus.engine_batch import BatchApplier, ReceiptCache
+from bus.engine_intake import OperatorKeys, receive
+from bus.event_store import ExchangeStore, RECEIPT_TOPIC
+from commands import envelope as envelopes
+from commands import messages as m
+from domain.exchange import Exchange
+from tests.integration.engine.signing import signed, sol_perp_market, usdc
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+BOTS = 12
+ORDERS_PER_BOT = 150
+KILLS = 4
+
+
+def start_engine(nats_url: str, dsn: str, admin: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "bus.engine", "--nats", nats_url, "--pg", dsn, "--admin", admin,
+         "--batch-size", "200"],
+        cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+
+
+def the_load(admin, bots) -> list[envelopes.Envelope]:
+    """Market set-up, accounts, deposits, then crossing and resting orders, cancels, deposits."""
+    rng = random.Random(7)
+    load = [signed(admin, sol_perp_market()), signed(admin, m.SetOraclePrice(symbol="SOL", price=usdc(100)))]
+    for bot in bots:
+        load.append(signed(bot, m.OpenAccount()))
+        load.append(signed(admin, m.Deposit(asset="USDC", amount=usdc(100_000)), owner=str(bot.pubkey())))
+    for i in range(ORDERS_PER_BOT):
+        for b, bot in enumerate(bots):
+            roll = rng.random()
+            if roll < 0.1:
+                load.append(signed(admin, m.Deposit(asset="USDC", amount=usdc(rng.randint(1, 50))),
+                                   owner=str(bot.pubkey())))
+            elif roll < 0.2 and i > 0:
+                load.append(signed(bot, m.CancelOrder(market="SOL-PERP", client_order_id=f"o{i - 1}")))
+            else:
+                side = "buy" if (i + b) % 2 else "sell"
+                price = usdc(100) + rng.randint(-20, 20) * 10_000
+                load.append(signed(bot, m.PlaceOrder(
+                    market="SOL-PERP", client_order_id=f"o{i}", side=side, price=price,
+                    size=rng.randint(1, 5) * 1_000_000)))
+    return load
+
+
+async def wait_until_caught_up(nc, js, timeout: float = 60) -> dict:
+    last = (await js.stream_info(streams.COMMANDS_STREAM)).state.last_seq
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = msgspec.json.decode((await nc.request(RPC_STATE, b"", timeout=5)).data)
+            if state["position"] >= last:
+                return state
+        except (nats.errors.TimeoutError, nats.errors.NoRespondersError):
+            pass
+        await asyncio.sleep(0.3)
+    raise AssertionError(f"engine did not reach {last}")
+
+
+async def re_execute_the_stream(js, admin: str) -> tuple[str, int]:
+    """Apply every command of the stream, in order, to a fresh exchange with no store at all."""
+    subscription = await js.pull_subscribe(
+        subjects.COMMANDS_ALL, stream=streams.COMMANDS_STREAM,
+        config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_policy="none"),
+    )
+    applier = BatchApplier(Exchange(), 0, ReceiptCache())
+    operators = OperatorKeys(admin=frozenset({admin}))
+    last = (await js.stream_info(streams.COMMANDS_STREAM)).state.last_seq
+    receipts = 0
+    while applier.applied_seq < last:
+        messages = await subscription.fetch(500, timeout=5)
+        job = applier.apply([receive(message, operators) for message in messages], set())
+        receipts += len(job.recorded)
+        engine_replies.replies_for(job, [0] * len(job.events), applier.cache)
+    await subscription.unsubscribe()
+    return applier.exchange.state_hash(), receipts
+
+
+async def test_sigkill_at_random_instants_loses_and_duplicates_nothing(nc, engine_nats_url,
+                                                                       fresh_pg_dsn, admin):
+    js = nc.jetstream()
+    bots = [type(admin)() for _ in range(BOTS)]
+    load = the_load(admin, bots)
+    admin_key = str(admin.pubkey())
+    rng = random.Random()
+
+    engine = start_engine(engine_nats_url, fresh_pg_dsn, admin_key)
+    kills = 0
+
+    async def killer() -> None:
+        nonlocal engine, kills
+        while kills < KILLS:
+            await asyncio.sleep(rng.uniform(1.5, 3.0))
+            os.killpg(engine.pid, signal.SIGKILL)
+            engine.wait()
+            kills += 1
+            engine = start_engine(engine_nats_url, fresh_pg_dsn, admin_key)
+
+    # Steady load (~400 commands/s) while the killer strikes.
+    killing = asyncio.create_task(killer())
+    try:
+        for index, envelope in enumerate(load):
+            await js.publish(subjects.command_for_type(type(envelope.command).__name__),
+                             envelopes.encode(envelope),
+                             headers={"Nats-Msg-Id": f"{envelope.owner}/{envelope.command_id}"})
+            if index % 40 == 0:
+                await asyncio.sleep(0.1)
+        await killing
+        live = await wait_until_caught_up(nc, js)
+    finally:
+        killing.cancel()
+        os.killpg(engine.pid, signal.SIGTERM)
+        engine.wait(20)
+    assert kills == KILLS
+
+    # Exactly one outcome per command: one receipt each, never two (the store forbids it).
+    with psycopg.connect(fresh_pg_dsn) as connection:
+        receipts = connection.execute(
+            "SELECT count(*) FROM exchange_events WHERE topic = %s", (RECEIPT_TOPIC,)
+        ).fetchone()[0]
+        accepted = connection.execute(
+            "SELECT count(*) FROM exchange_events WHERE topic = %s AND convert_from(state, 'UTF8')"
+            " LIKE '%%\"accepted\":true%%'", (RECEIPT_TOPIC,)).fetchone()[0]
+    assert receipts == len(load)
+    assert accepted > len(load) // 2  # the load trades for real, it is not all rejections
+
+    # The live state = a clean replay of the store = a clean re-execution of the stream.
+    store = ExchangeStore(fresh_pg_dsn)
+    try:
+        replayed, _ = engine_replies.load_exchange(store)
+    finally:
+        store.close()
+    re_executed, re_executed_receipts = await re_execute_the_stream(js, admin_key)
+    assert re_executed_receipts == len(load)
+    assert live["state_hash"] == replayed.state_hash() == re_executed
