@@ -6,6 +6,8 @@
 - snapshot -> restore behaves identically.
 """
 
+import json
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -76,7 +78,7 @@ def test_triggers_fire_exactly_when_their_condition_holds(sequence):
 def test_snapshot_restore_behaves_identically(head, tail):
     triggers = TriggerBook()
     run(triggers, head)
-    restored = TriggerBook.restore(triggers.snapshot())
+    restored = TriggerBook.restore(json.loads(json.dumps(triggers.snapshot())))  # JSON-safe plain data
     assert restored.state_digest() == triggers.state_digest()
     # Padding keeps the tail's trigger ids fresh (ids are step indexes)
     padded = [("price", 100)] * len(head) + tail
