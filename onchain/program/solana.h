@@ -64,7 +64,7 @@ extern uint64_t sol_create_program_address(const SolSignerSeed *seeds, int seed_
 extern uint64_t sol_get_clock_sysvar(SolClock *clock);
 extern uint64_t sol_get_rent_sysvar(SolRent *rent);
 
-#define SOL_MAX_ACCOUNTS 64
+#define SOL_MAX_ACCOUNTS 128
 #define SOL_MAX_PERMITTED_DATA_INCREASE (10 * 1024)
 /* The runtime's 32 KiB heap: our only writable scratch memory besides the stack. */
 #define SOL_HEAP_START 0x300000000ULL
