@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from eventsourcing.application import Application
 from eventsourcing.persistence import JSONTranscoder, Mapper
 
@@ -114,18 +115,27 @@ class Replay:
         checkpoints: Iterable[int] = (),
         up_to: int | None = None,
         until_time_ns: int | None = None,
+        until_command_seq: int | None = None,
         progress: Progress | None = None,
         progress_every: int = 10_000,
         observer: Observer | None = None,
     ) -> ReplayResult:
         """Replay `rows` (from genesis); hash the state at each checkpoint position and at the
-        end. `up_to` stops after that position; `until_time_ns` stops before the first event
-        whose command time `at` is later."""
+        end. `up_to` stops after that position; `until_time_ns` (`until_command_seq`) stops
+        before the first domain event whose command time `at` (command `seq`) is later."""
         result = ReplayResult()
         pending = sorted(set(checkpoints))
         aggregates = result.aggregates
+        stopped = False
+        limits = [(name, bound) for name, bound in (("at", until_time_ns), ("seq", until_command_seq))
+                  if bound is not None]
         for row in rows:
             if up_to is not None and row.position > up_to:
+                stopped = True
+                break
+            included = row.topic is not None and self._is_included(row.topic)
+            if included and limits and _beyond(row, limits):
+                stopped = True
                 break
             while pending and row.position > pending[0]:
                 self._checkpoint(result, pending.pop(0))
@@ -133,9 +143,7 @@ class Replay:
                 result.chain_break = self.verifier.check(row)
                 if result.chain_break is not None:
                     break
-            if row.topic is not None and self._is_included(row.topic):
-                if until_time_ns is not None and _command_time(row) > until_time_ns:
-                    break
+            if included:
                 result.failure = self._apply(row, aggregates, observer)
                 if result.failure is not None:
                     break
@@ -145,7 +153,7 @@ class Replay:
             if progress is not None and result.events % progress_every == 0:
                 progress(row.position)
         if result.ok:
-            for position in pending:
+            for position in pending if not stopped else [p for p in pending if p <= result.last_position]:
                 self._checkpoint(result, position)
             if not result.checkpoints or result.checkpoints[-1].position < result.last_position:
                 self._checkpoint(result, result.last_position)
@@ -182,10 +190,13 @@ class Replay:
         return included
 
 
-def _command_time(row: LogRow) -> int:
-    """The command time `at` (ns) recorded in an event's state (0 when absent)."""
-    import json
+def _beyond(row: LogRow, limits: list[tuple[str, int]]) -> bool:
+    """True when the event's `at` or `seq` is past its bound."""
+    return any(_state_int(row, name) > bound for name, bound in limits)
 
-    value = json.loads(row.state).get("at", 0)
+
+def _state_int(row: LogRow, name: str) -> int:
+    """An int field (`at`, `seq`) of an event's stored state (0 when absent)."""
+    value = msgspec.json.decode(row.state).get(name, 0)
     return value if isinstance(value, int) else 0
 
