@@ -140,18 +140,17 @@ class AccountUseCases:
         for symbol in sorted(self.markets):
             market = self.markets[symbol]
             position = sub.positions.get(symbol) if sub else None
-            orders = market.book.orders_of(key)
-            if not orders and (position is None or position.base == 0):
+            bids = market.book.open_size(key, Side.BUY)
+            asks = market.book.open_size(key, Side.SELL)
+            if not bids and not asks and (position is None or position.base == 0):
                 continue
-            bids = sum(o.size for o in orders if o.side is Side.BUY)
-            asks = sum(o.size for o in orders if o.side is Side.SELL)
             base, entry = (position.base, position.entry_notional) if position else (0, 0)
             exposures[symbol] = Exposure(base=base, entry_notional=entry, open_bids=bids, open_asks=asks)
             mark = self.mark_price(symbol)
             if mark is None and fallback_mark is not None and fallback_mark[0] == symbol:
                 mark = fallback_mark[1]
             if mark is None:
-                mark = max((o.price for o in orders), default=0)
+                mark = max((o.price for o in market.book.orders_of(key)), default=0)
             marks[symbol] = mark
         if fallback_mark is not None and fallback_mark[0] not in marks:
             marks[fallback_mark[0]] = self.mark_price(fallback_mark[0]) or fallback_mark[1]

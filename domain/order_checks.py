@@ -25,6 +25,10 @@ TRIGGER_ORDER_TYPES = {
     "stop_market", "stop_limit", "take_profit_market", "take_profit_limit", "trailing_stop",
 }
 SIDES = {"buy", "sell"}
+ORDER_TYPES = BOOK_ORDER_TYPES | TRIGGER_ORDER_TYPES
+TIMES_IN_FORCE = {t.value for t in TimeInForce}
+POST_ONLY_MODES = {p.value for p in PostOnly}
+SELF_TRADE_MODES = {s.value for s in SelfTradePrevention}
 
 
 def is_int(value: object) -> bool:
@@ -37,11 +41,11 @@ def check_order_shape(
     client_order_id: str | None, expires_at: int | None, at: int, reduce_only: bool,
 ) -> None:
     """Enumerations, client order id and expiry are well formed."""
-    if side not in SIDES or order_type not in BOOK_ORDER_TYPES | TRIGGER_ORDER_TYPES:
+    if not _member(side, SIDES) or not _member(order_type, ORDER_TYPES):
         raise Rejected(RejectReason.INVALID_ORDER, "unknown side or order type")
-    if time_in_force not in {t.value for t in TimeInForce} or post_only not in {p.value for p in PostOnly}:
+    if not _member(time_in_force, TIMES_IN_FORCE) or not _member(post_only, POST_ONLY_MODES):
         raise Rejected(RejectReason.INVALID_ORDER, "unknown time in force or post-only mode")
-    if self_trade not in {s.value for s in SelfTradePrevention} or type(reduce_only) is not bool:
+    if not _member(self_trade, SELF_TRADE_MODES) or type(reduce_only) is not bool:
         raise Rejected(RejectReason.INVALID_ORDER, "unknown self-trade mode or bad reduce-only flag")
     if client_order_id is not None and (
         not isinstance(client_order_id, str) or not 0 < len(client_order_id) <= MAX_CLIENT_ORDER_ID_LENGTH
@@ -54,6 +58,11 @@ def check_order_shape(
             raise Rejected(RejectReason.ALREADY_EXPIRED, "expires_at must be after the command time")
     if order_type == OrderType.MARKET and post_only != PostOnly.OFF:
         raise Rejected(RejectReason.INVALID_ORDER, "a market order cannot be post-only")
+
+
+def _member(value: object, allowed: set) -> bool:
+    """`value in allowed` that refuses unhashable hostile input instead of raising TypeError."""
+    return isinstance(value, str) and value in allowed
 
 
 def check_status(status: MarketStatus, reduce_only: bool) -> None:

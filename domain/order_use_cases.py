@@ -247,7 +247,7 @@ class OrderUseCases:
         side of the new position, or beyond its size (latest first)."""
         to_cancel = []
         for key in keys:
-            mine = [o for o in market.book.orders_of(key) if o.order_id in market.reduce_only_ids]
+            mine = self._reduce_only_orders(market, key)
             if not mine:
                 continue
             owner, sub = key.rsplit("/", 1)
@@ -275,9 +275,16 @@ class OrderUseCases:
         )
 
     def _reserved_reduce_only(self, market, key: str, side: str) -> int:
-        return sum(
-            o.size for o in market.book.orders_of(key) if o.order_id in market.reduce_only_ids and str(o.side) == side
-        )
+        return sum(o.size for o in self._reduce_only_orders(market, key) if o.side == side)
+
+    @staticmethod
+    def _reduce_only_orders(market, key: str) -> list:
+        """The resting reduce-only orders of one account (the market's reduce-only set is small:
+        scanning it is cheaper than listing the account's orders)."""
+        if not market.reduce_only_ids:
+            return []
+        orders = (market.book.order(i) for i in market.reduce_only_ids)
+        return [o for o in orders if o is not None and o.account == key]
 
     def _check_client_order_id(self, key: str, client_order_id: str | None) -> None:
         """Client order ids are unique among an account's live orders (resting or waiting)."""
