@@ -63,7 +63,7 @@ class Relay:
         source: StoreSource,
         *,
         window: int = 1000,
-        ack_timeout: float = 10.0,
+        ack_timeout: float = 5.0,
         poll_interval: float = 0.25,
     ) -> None:
         self.js: JetStreamContext = connection.jetstream()
@@ -94,23 +94,25 @@ class Relay:
         self.stream_seq = state.last_seq
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Relay until ``stop`` is set; resynchronise from the stream after any failure."""
-        await self.resume()
-        log.info("relay resuming after position %d (stream seq %d)", self.position, self.stream_seq)
+        """Relay until ``stop`` is set; after any failure (NATS or PostgreSQL down, a refused
+        publish) wait a moment and resynchronise from the stream: nothing is lost or repeated."""
+        synchronised = False
         while not stop.is_set():
             try:
+                if not synchronised:
+                    await self.resume()
+                    synchronised = True
+                    log.info("relay resuming after position %d (stream seq %d)",
+                             self.position, self.stream_seq)
                 await self._relay_until_idle_or_failure(stop)
-            except (asyncio.TimeoutError, PublishRefused, nats.errors.Error, OSError) as error:
+            except RelayCannotResume:
+                raise
+            except Exception as error:  # noqa: BLE001 - every failure is survived the same way
                 log.warning("relay resynchronising after %r", error)
-                await asyncio.sleep(0.2)
-                await self.resume()
+                synchronised = False
+                await _sleep_unless(stop, 0.5)
                 continue
-            if stop.is_set():
-                break
-            try:
-                await asyncio.wait_for(self.wake.wait(), self.poll_interval)
-            except asyncio.TimeoutError:
-                pass
+            await _sleep_unless(self.wake, self.poll_interval)
             self.wake.clear()
 
     async def relay_available(self) -> int:
@@ -165,6 +167,13 @@ class Relay:
                 )
             self.position, self.stream_seq = message.position, ack.seq
             self.published += 1
+
+
+async def _sleep_unless(event: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(event.wait(), seconds)
+    except asyncio.TimeoutError:
+        pass
 
 
 async def listen_for_inserts(dsn: str, channel: str, wake: asyncio.Event, stop: asyncio.Event) -> None:
@@ -238,4 +247,9 @@ def _parse_args(argv: Any = None) -> argparse.Namespace:
 if __name__ == "__main__":
     arguments = _parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    asyncio.run(main(arguments.nats, arguments.pg, arguments.window))
+    try:
+        import uvloop
+
+        uvloop.run(main(arguments.nats, arguments.pg, arguments.window))
+    except ImportError:
+        asyncio.run(main(arguments.nats, arguments.pg, arguments.window))

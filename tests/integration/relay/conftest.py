@@ -12,11 +12,16 @@ from deploy.local.nats import NatsServer
 
 
 @pytest.fixture
-def own_nats_url(tmp_path):
+def own_nats(tmp_path):
     """A nats-server with JetStream for one test."""
     server = NatsServer(tmp_path / "nats", log_file=tmp_path / "nats.log").start()
-    yield server.url
+    yield server
     server.stop()
+
+
+@pytest.fixture
+def own_nats_url(own_nats) -> str:
+    return own_nats.url
 
 
 @pytest.fixture
