@@ -7,6 +7,7 @@ Instruction encodings are bincode of ``UpgradeableLoaderInstruction`` (u32 varia
 """
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from solders.instruction import AccountMeta, Instruction
@@ -38,7 +39,7 @@ def programdata_address(program_id: Pubkey) -> Pubkey:
 
 
 def plan_deploy(payer: Pubkey, buffer: Pubkey, program_id: Pubkey, binary: bytes,
-                rent_for: "callable[[int], int]") -> DeployPlan:
+                rent_for: Callable[[int], int]) -> DeployPlan:
     """Instruction groups deploying ``binary`` at ``program_id`` (buffer and program keypairs sign)."""
     buffer_size = BUFFER_METADATA_SIZE + len(binary)
     create_buffer = [

@@ -109,17 +109,23 @@ def _syscall_names(obj: RelocatableObject, text_index: int) -> list[str]:
     return names
 
 
+def _dynamic_relocation_count(obj: RelocatableObject, text_index: int) -> int:
+    """One R_BPF_64_RELATIVE per lddw of an address, one R_BPF_64_32 per syscall call site."""
+    return sum(
+        1
+        for r in obj.relocations.get(text_index, [])
+        if r.type == R_BPF_64_64 or (r.type == R_BPF_64_32 and r.symbol.section_index == SHN_UNDEF)
+    )
+
+
 def convert(object_bytes: bytes) -> bytes:
     """Turn clang's BPF relocatable object into SBPF v0 shared-object bytes."""
     obj = read_object(object_bytes)
     _check_symbols(obj)
     plan = _plan_sections(obj)
     text = bytearray(obj.sections[plan.text_index].data)
-    syscalls = _syscall_names(obj, plan.text_index)
-    relative_count = sum(1 for r in obj.relocations.get(plan.text_index, []) if r.type == R_BPF_64_64)
-    image = SharedObjectImage(text=text, rodata=plan.rodata, syscalls=syscalls, relocation_count=relative_count + sum(
-        1 for r in obj.relocations.get(plan.text_index, []) if r.type == R_BPF_64_32 and r.symbol.section_index == SHN_UNDEF
-    ))
+    image = SharedObjectImage(text=text, rodata=plan.rodata, syscalls=_syscall_names(obj, plan.text_index),
+                              relocation_count=_dynamic_relocation_count(obj, plan.text_index))
     layout = image.layout()
 
     def address_of(relocation: Relocation, addend: int) -> int:
