@@ -81,7 +81,7 @@ class Engine:
         )
         self.js = self.nc.jetstream()
         if self.settings.declare_streams:
-            await streams.declare(self.js, consumers=())
+            await streams.declare(self.js)
         self.store = await asyncio.to_thread(ExchangeStore, self.settings.pg_dsn)
         await self.rebuild()
         self.subscription = await position_consumer(self.js, self.committed_seq)

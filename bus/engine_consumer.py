@@ -4,19 +4,17 @@ The store's position (the commands stream sequence of the last committed command
 truth; the consumer's ack state is only a delivery convenience. After a crash the consumer has
 messages delivered but unacked: JetStream would hand out NEWER messages first and redeliver the
 older ones only when their ack wait expires — out of order. So when the consumer is not exactly
-at the committed position, the engine re-creates it to deliver from position+1 (same settings
-as `bus.streams.ENGINE`, only the start differs).
-
-Known limit: a re-created consumer's deliver policy differs from `streams.ENGINE`, so other
-processes must not re-declare the `engine` consumer (`streams.declare(js, consumers=())`).
+at the committed position, the engine resets it (JetStream's consumer reset API, nats-server
+>= 2.14: `$JS.API.CONSUMER.RESET.<stream>.<consumer>` with `{"seq": N}`) so that its next
+message is position+1. The reset clears the pending acks and keeps the declared configuration,
+so `bus.streams.declare` stays valid from every process.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import json
 import logging
 
-from nats.js.api import DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from bus import streams
@@ -39,23 +37,21 @@ async def position_consumer(js, committed_seq: int, *, force: bool = False):
     try:
         info = await js.consumer_info(streams.COMMANDS_STREAM, streams.ENGINE_CONSUMER)
     except NotFoundError:
-        info = None
-    in_step = (
-        info is not None
-        and info.num_ack_pending == 0
-        and info.delivered.stream_seq == committed_seq
-    )
+        await js.add_consumer(streams.COMMANDS_STREAM, streams.ENGINE)  # same as the bootstrap's
+        info = await js.consumer_info(streams.COMMANDS_STREAM, streams.ENGINE_CONSUMER)
+    in_step = info.num_ack_pending == 0 and info.delivered.stream_seq == committed_seq
     if force or not in_step:
-        if info is not None:
-            await js.delete_consumer(streams.COMMANDS_STREAM, streams.ENGINE_CONSUMER)
-        config = streams.ENGINE
-        if committed_seq > 0:
-            config = dataclasses.replace(
-                streams.ENGINE, deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
-                opt_start_seq=committed_seq + 1,
-            )
-        await js.add_consumer(streams.COMMANDS_STREAM, config)
-        log.warning("engine consumer positioned at %s", committed_seq + 1)
+        await reset_consumer(js, committed_seq + 1)
     return await js.pull_subscribe_bind(
         durable=streams.ENGINE_CONSUMER, stream=streams.COMMANDS_STREAM
     )
+
+
+async def reset_consumer(js, next_seq: int) -> None:
+    """Make `next_seq` the next message the engine consumer delivers; pending acks are dropped."""
+    subject = f"$JS.API.CONSUMER.RESET.{streams.COMMANDS_STREAM}.{streams.ENGINE_CONSUMER}"
+    response = await js._nc.request(subject, json.dumps({"seq": next_seq}).encode(), timeout=5)
+    body = json.loads(response.data)
+    if "error" in body:
+        raise RuntimeError(f"consumer reset to {next_seq} failed: {body['error']}")
+    log.warning("engine consumer reset: next message is %s", next_seq)
