@@ -21,7 +21,7 @@ from nats.js.errors import NotFoundError
 from bus import subjects
 from bus.streams import EVENTS_STREAM
 from projections.event import PoisonEvent, ProjectedEvent
-from projections.model import ReadModel, apply_batch
+from projections.model import ReadModel, apply_batch, mark_consistent
 from projections.wire_source import from_message
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,8 @@ class Feed:
             try:
                 messages = await self.subscription.fetch(self.batch_size, timeout=timeout)
             except asyncio.TimeoutError:
+                if up_to is None:
+                    await self.mark_idle()
                 return 0
             self.pending = [(m, from_message(m.subject, m.data)) for m in messages]
         cut = len(self.pending)
@@ -92,6 +94,20 @@ class Feed:
         if self.on_batch:
             self.on_batch(len(taken), self.position)
         return len(taken)
+
+    async def mark_idle(self) -> None:
+        """When nothing is pending for us, we are consistent through the stream's last event:
+        read the stream's last position first, then check that our consumer has nothing
+        undelivered or unacknowledged (so nothing at or below it is missing)."""
+        stream = await self.js.stream_info(EVENTS_STREAM)
+        if not stream.state.last_seq:
+            return
+        last = await self.js.get_msg(EVENTS_STREAM, stream.state.last_seq)
+        position = int((last.headers or {}).get(subjects.HEADER_POSITION)
+                       or from_message(last.subject, last.data).position)
+        info = await self.js.consumer_info(EVENTS_STREAM, self.durable)
+        if info.num_pending == 0 and info.num_ack_pending == 0 and not self.pending:
+            await asyncio.to_thread(mark_consistent, self.conn, self.model, self.schema, position)
 
     def _apply(self, events: list[ProjectedEvent], stream_seq: int) -> int:
         try:

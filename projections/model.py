@@ -62,7 +62,8 @@ POSITION_DDL = """CREATE TABLE IF NOT EXISTS {schema}.projection_position (
     projector text PRIMARY KEY,
     position bigint NOT NULL,
     events_applied bigint NOT NULL,
-    stream_seq bigint NOT NULL DEFAULT 0
+    stream_seq bigint NOT NULL DEFAULT 0,
+    consistent_through bigint NOT NULL DEFAULT 0
 )"""
 
 
@@ -73,7 +74,7 @@ def create_tables(conn: psycopg.Connection, model: ReadModel, schema: str) -> No
         conn.execute(POSITION_DDL.format(schema=schema))
         for statement in model.ddl(schema):
             conn.execute(statement)
-        conn.execute(f"INSERT INTO {schema}.projection_position VALUES (%s, 0, 0, 0)"
+        conn.execute(f"INSERT INTO {schema}.projection_position VALUES (%s, 0, 0, 0, 0)"
                      " ON CONFLICT DO NOTHING", (model.name,))
 
 
@@ -82,6 +83,13 @@ def read_position(conn: psycopg.Connection, model: ReadModel, schema: str) -> tu
     row = conn.execute(f"SELECT position, stream_seq FROM {schema}.projection_position"
                        " WHERE projector = %s", (model.name,)).fetchone()
     return (row[0], row[1]) if row else (0, 0)
+
+
+def mark_consistent(conn: psycopg.Connection, model: ReadModel, schema: str, position: int) -> None:
+    """Record that every event up to log `position` this model handles has been applied
+    (it may have applied none of the last ones: they were for other read models)."""
+    conn.execute(f"UPDATE {schema}.projection_position SET consistent_through ="
+                 " greatest(consistent_through, %s) WHERE projector = %s", (position, model.name))
 
 
 def apply_batch(conn: psycopg.Connection, model: ReadModel, schema: str,

@@ -10,7 +10,14 @@ import random
 from projections.event import ProjectedEvent
 from projections.scenario import DomainScript
 
-OWNERS = ["A" * 44, "B" * 44, "C" * 44, "D" * 44]
+def owner_keypair(index: int):
+    """The wallet key of sample owner `index` (deterministic, so tests can sign in as it)."""
+    from solders.keypair import Keypair
+
+    return Keypair.from_seed(bytes([index + 1]) * 32)
+
+
+OWNERS = [str(owner_keypair(i).pubkey()) for i in range(4)]
 MARKETS = {"SOL-PERP": ("SOL", 100_000_000), "BTC-PERP": ("BTC", 60_000_000_000)}
 MINUTE = 60 * 10**9
 

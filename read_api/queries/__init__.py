@@ -1,0 +1,1 @@
+"""Query functions: plain SQL over the `read` schema's views, returning typed results."""
