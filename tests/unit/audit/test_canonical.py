@@ -56,3 +56,19 @@ def test_changing_any_record_changes_every_later_head(records, data):
     assert heads[:index] == changed_heads[:index]
     assert all(a != b for a, b in zip(heads[index:], changed_heads[index:]))
     assert GENESIS_LABEL.startswith(b"QuantDesk")
+
+
+def test_the_worked_example_of_the_documentation():
+    # docs/canonical-encoding.md: two real events of one account, positions 1 and 2.
+    account = uuid.UUID("fae9d724-c3ec-5267-ad66-c16f1dec499c")
+    opened = (b'{"timestamp":{"_type_":"datetime_iso","_data_":"2023-11-14T22:13:20+00:00"},'
+              b'"originator_topic":"domain.account:Account","at":1700000000000000000,"seq":1,'
+              b'"owner":"9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin"}')
+    deposited = (b'{"timestamp":{"_type_":"datetime_iso","_data_":"2023-11-14T22:13:20.001000+00:00"},'
+                 b'"at":1700000000001000000,"seq":2,"sub_account":0,"asset":"USDC","amount":5000000,'
+                 b'"reference":null}')
+    assert GENESIS_HASH.hex() == "312b74afe00d74d77b9278957cfadf9f01ebe944659da999183a1a5205e42545"
+    first = next_hash(GENESIS_HASH, canonical_record(1, account, 1, "domain.account:Account.Opened", opened))
+    assert first.hex() == "038dbf31ca164ed66319646b8bc1dd33100e64b2203de9d407995c79787d42e2"
+    second = next_hash(first, canonical_record(2, account, 2, "domain.account:Account.Deposited", deposited))
+    assert second.hex() == "360359ce2e4ee8bf95245896e2c3fb819c6bcb89773691ca726cd94d5e9b7d6a"
