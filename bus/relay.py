@@ -90,7 +90,13 @@ class Relay:
             self.position, self.stream_seq = 0, 0
             return
         last = await self.js.get_msg(streams.EVENTS_STREAM, seq=state.last_seq)
-        self.position = int((last.headers or {})[subjects.HEADER_POSITION])
+        position = (last.headers or {}).get(subjects.HEADER_POSITION)
+        if position is None:
+            raise RelayCannotResume(
+                f"{streams.EVENTS_STREAM} message {state.last_seq} ({last.subject}) has no "
+                f"{subjects.HEADER_POSITION} header: something other than the relay published it"
+            )
+        self.position = int(position)
         self.stream_seq = state.last_seq
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -125,9 +131,11 @@ class Relay:
         """Pipeline: publish a window, read the next one while its acks arrive, confirm in order."""
         in_flight: deque[tuple[list[Outgoing], list[asyncio.Future], int]] = deque()
         next_position, next_seq = self.position, self.stream_seq
+        reading: asyncio.Task | None = None
         try:
             batch = await asyncio.to_thread(self.source.read, next_position, self.window)
             while batch or in_flight:
+                reading = None
                 if batch and not stop.is_set():
                     futures = await self._publish(batch, next_seq)
                     in_flight.append((batch, futures, next_seq))
@@ -135,8 +143,6 @@ class Relay:
                     reading = asyncio.create_task(
                         asyncio.to_thread(self.source.read, next_position, self.window)
                     )
-                else:
-                    reading = None
                 # Keep at most two windows in flight: confirm the oldest before going on.
                 if len(in_flight) >= 2 or reading is None:
                     await self._confirm(*in_flight.popleft())
@@ -145,6 +151,9 @@ class Relay:
             for _, futures, _ in in_flight:
                 for future in futures:
                     future.cancel()
+            if reading is not None:
+                # A read abandoned by a failure: its result or error no longer matters.
+                reading.add_done_callback(lambda task: task.cancelled() or task.exception())
 
     async def _publish(self, batch: list[Outgoing], head: int) -> list[asyncio.Future]:
         futures = []
