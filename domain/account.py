@@ -61,7 +61,7 @@ class Account(DomainAggregate):
 
     def may_trade(self, signer: str) -> bool:
         """The owner and its delegates may trade and cancel."""
-        return signer == self.owner or signer in self.delegates
+        return isinstance(signer, str) and (signer == self.owner or signer in self.delegates)
 
     @event("DelegateAdded")
     def add_delegate(self, at: int, seq: int, delegate: str) -> None:

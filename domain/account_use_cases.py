@@ -14,7 +14,12 @@ from .account import Account
 from .book import Side
 from .ids import MAX_SUB_ACCOUNTS, Asset, book_account_key, is_valid_owner
 from .margin import Exposure, MarginEnv, MarginSummary, free_collateral, summarize
+from .numbers import MAX_AMOUNT
 from .rejections import RejectReason, Rejected
+
+
+ASSETS = frozenset(a.value for a in Asset)
+MAX_REFERENCE_LENGTH = 128
 
 
 class AccountUseCases:
@@ -47,6 +52,8 @@ class AccountUseCases:
         """Revoke a delegate key (owner only)."""
         with self._rejecting(at, seq, "RemoveDelegate", owner):
             account = self._owned_account(owner, signer, management=True)
+            if not isinstance(delegate, str):
+                raise Rejected(RejectReason.INVALID_OWNER, "delegate must be a base58 public key")
         if delegate in account.delegates:
             account.remove_delegate(at=at, seq=seq, delegate=delegate)
             self._touch(account)
@@ -71,6 +78,8 @@ class AccountUseCases:
         with self._rejecting(at, seq, "Deposit", owner, sub_account):
             self._check_sub_number(sub_account)
             self._check_asset_amount(asset, amount)
+            if reference is not None and (not isinstance(reference, str) or len(reference) > MAX_REFERENCE_LENGTH):
+                raise Rejected(RejectReason.INVALID_AMOUNT, f"reference must be a string of <= {MAX_REFERENCE_LENGTH}")
         account = self.accounts.get(owner)
         if account is None:
             account = self.open_account(at, seq, owner=owner)
@@ -185,7 +194,7 @@ class AccountUseCases:
         if account is None:
             raise Rejected(RejectReason.UNKNOWN_ACCOUNT, f"no account {owner!r}")
         if signer is not None and signer != owner:
-            if signer in account.delegates and not management:
+            if isinstance(signer, str) and signer in account.delegates and not management:
                 raise Rejected(RejectReason.DELEGATE_CANNOT_WITHDRAW, "delegates may only trade")
             raise Rejected(RejectReason.NOT_AUTHORIZED, "only the owner may do this")
         return account
@@ -208,10 +217,10 @@ class AccountUseCases:
 
     @staticmethod
     def _check_asset_amount(asset: object, amount: object) -> None:
-        if asset not in {a.value for a in Asset}:
+        if not isinstance(asset, str) or asset not in ASSETS:
             raise Rejected(RejectReason.UNKNOWN_ASSET, f"unknown asset {asset!r}")
-        if type(amount) is not int or amount <= 0:
-            raise Rejected(RejectReason.INVALID_AMOUNT, "amount must be a positive int")
+        if type(amount) is not int or not 0 < amount <= MAX_AMOUNT:
+            raise Rejected(RejectReason.INVALID_AMOUNT, f"amount must be an int in 1..{MAX_AMOUNT}")
 
     def _check_can_take(self, account: Account, sub_account: int, asset: str, amount: int) -> None:
         """The sub-account holds the amount and still meets initial margin without it."""

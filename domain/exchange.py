@@ -44,6 +44,7 @@ from .account_use_cases import AccountUseCases
 from .ids import Asset, is_valid_market_symbol
 from .market import Market
 from .market_params import MarketParams, MarketStatus, check_market_params
+from .numbers import MAX_AMOUNT, MAX_PRICE
 from .oracle import InsuranceFund, Oracle
 from .order_use_cases import ExpirySweep, OrderOutcome, OrderUseCases
 from .rejections import RejectReason, Rejected
@@ -141,11 +142,14 @@ class Exchange(AccountUseCases, OrderUseCases):
             raise Rejected(RejectReason.INVALID_MARKET_PARAMS, f"bad market symbol {symbol!r}")
         if symbol in self.markets:
             raise Rejected(RejectReason.MARKET_EXISTS, symbol)
+        if margin_tiers is not None and not isinstance(margin_tiers, list):
+            raise Rejected(RejectReason.INVALID_MARKET_PARAMS, "margin tiers must be a list")
         params = MarketParams(
             base_asset=base_asset, tick_size=tick_size, lot_size=lot_size, min_size=min_size,
             max_leverage=max_leverage, initial_margin_bps=initial_margin_bps,
             maintenance_margin_bps=maintenance_margin_bps, maker_fee_bps=maker_fee_bps,
-            taker_fee_bps=taker_fee_bps, margin_tiers=list(margin_tiers or []),
+            taker_fee_bps=taker_fee_bps,
+            margin_tiers=[dict(t) if isinstance(t, dict) else t for t in margin_tiers or []],
         )
         check_market_params(params)
         market = Market(at=at, seq=seq, symbol=symbol, params=params.to_payload())
@@ -165,7 +169,7 @@ class Exchange(AccountUseCases, OrderUseCases):
     def set_market_status(self, at: int, seq: int, *, symbol: str, status: str) -> None:
         """Set a market active, reduce-only or paused."""
         market = self._market(symbol)
-        if status not in {s.value for s in MarketStatus}:
+        if not isinstance(status, str) or status not in {s.value for s in MarketStatus}:
             raise Rejected(RejectReason.INVALID_MARKET_PARAMS, f"unknown status {status!r}")
         if market.status != status:
             market.set_status(at=at, seq=seq, status=status)
@@ -177,8 +181,10 @@ class Exchange(AccountUseCases, OrderUseCases):
         """Record the latest price (1e6) of an asset or underlying."""
         if not isinstance(symbol, str) or not symbol.isalnum() or not symbol.isupper():
             raise Rejected(RejectReason.UNKNOWN_ASSET, f"bad price symbol {symbol!r}")
-        if type(price) is not int or price <= 0 or type(confidence) is not int or confidence < 0:
+        if type(price) is not int or not 0 < price <= MAX_PRICE or type(confidence) is not int or not 0 <= confidence <= MAX_PRICE:
             raise Rejected(RejectReason.INVALID_PRICE, "price must be a positive int, confidence >= 0")
+        if publish_time is not None and (type(publish_time) is not int or publish_time < 0):
+            raise Rejected(RejectReason.INVALID_PRICE, "publish time must be an int (ns)")
         publish = at if publish_time is None else publish_time
         oracle = self.oracles.get(symbol)
         if oracle is None:
@@ -191,7 +197,7 @@ class Exchange(AccountUseCases, OrderUseCases):
 
     def fund_insurance(self, at: int, seq: int, *, amount: int) -> None:
         """Top up the insurance fund with USDC from outside (admin)."""
-        if type(amount) is not int or amount <= 0:
+        if type(amount) is not int or not 0 < amount <= MAX_AMOUNT:
             raise Rejected(RejectReason.INVALID_AMOUNT, "amount must be a positive int")
         if self.insurance_fund is None:
             self.insurance_fund = InsuranceFund(at=at, seq=seq)

@@ -11,7 +11,7 @@ whose absolute base size is <= `up_to_base` (the last tier has None = unbounded)
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 
-from .numbers import BPS, div_ceil
+from .numbers import BPS, MAX_PRICE, MAX_SIZE, div_ceil
 from .rejections import RejectReason, Rejected
 
 MAX_LEVERAGE = 100
@@ -71,8 +71,8 @@ def check_market_params(params: MarketParams) -> None:
     ints = [getattr(params, f.name) for f in fields(params) if f.name not in ("base_asset", "margin_tiers")]
     if any(type(v) is not int for v in ints) or not isinstance(params.base_asset, str) or not params.base_asset:
         raise Rejected(RejectReason.INVALID_MARKET_PARAMS, "parameters must be integers and a base asset")
-    if params.tick_size <= 0 or params.lot_size <= 0 or params.min_size <= 0:
-        raise Rejected(RejectReason.INVALID_MARKET_PARAMS, "tick, lot and min size must be positive")
+    if not 0 < params.tick_size <= MAX_PRICE or not 0 < params.lot_size <= params.min_size <= MAX_SIZE:
+        raise Rejected(RejectReason.INVALID_MARKET_PARAMS, "tick, lot and min size must be positive (lot <= min)")
     if params.min_size % params.lot_size:
         raise Rejected(RejectReason.INVALID_MARKET_PARAMS, "min size must be a multiple of the lot size")
     if not 1 <= params.max_leverage <= MAX_LEVERAGE:
@@ -87,13 +87,15 @@ def check_market_params(params: MarketParams) -> None:
 
 
 def _check_tiers(tiers: list) -> None:
+    if not isinstance(tiers, list):
+        raise Rejected(RejectReason.INVALID_MARKET_PARAMS, "margin tiers must be a list")
     previous = 0
     for i, tier in enumerate(tiers):
         if not isinstance(tier, dict) or set(tier) != {"up_to_base", "imr_bps", "mmr_bps"}:
             raise Rejected(RejectReason.INVALID_MARKET_PARAMS, "tier needs up_to_base, imr_bps, mmr_bps")
         bound, imr, mmr = tier["up_to_base"], tier["imr_bps"], tier["mmr_bps"]
         last = i == len(tiers) - 1
-        if (bound is None) != last or (bound is not None and (type(bound) is not int or bound <= previous)):
+        if (bound is None) != last or (bound is not None and (type(bound) is not int or not previous < bound <= MAX_SIZE)):
             raise Rejected(RejectReason.INVALID_MARKET_PARAMS, "tier bounds must increase, the last unbounded")
         if type(imr) is not int or type(mmr) is not int or not 0 < mmr < imr <= BPS:
             raise Rejected(RejectReason.INVALID_MARKET_PARAMS, "tier ratios need 0 < mmr < imr <= 100%")

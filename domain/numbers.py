@@ -13,6 +13,12 @@ BASE_SCALE = 1_000_000_000
 FUNDING_SCALE = 1_000_000_000
 BPS = 10_000
 
+# Upper bounds of any single input, so every figure (and sums of many) stays far inside a
+# signed 64-bit integer for the engine's typed wire messages and the read models.
+MAX_PRICE = 10**15  # $1,000,000,000 per unit
+MAX_SIZE = 10**18  # 1,000,000,000 whole units
+MAX_AMOUNT = 10**18  # 10^12 USDC, or 10^9 SOL
+
 
 def div_floor(numerator: int, denominator: int) -> int:
     """Integer division rounded toward minus infinity."""

@@ -17,7 +17,7 @@ from .book import OrderType, PostOnly, SelfTradePrevention, TimeInForce
 from .ids import MAX_CLIENT_ORDER_ID_LENGTH
 from .margin import Exposure, MarginEnv, equity, initial_requirement
 from .market_params import MarketParams, MarketStatus
-from .numbers import fee_amount, notional_ceil, notional_floor
+from .numbers import MAX_PRICE, MAX_SIZE, fee_amount, notional_ceil, notional_floor
 from .rejections import RejectReason, Rejected
 
 BOOK_ORDER_TYPES = {"limit", "market"}
@@ -75,13 +75,13 @@ def check_status(status: MarketStatus, reduce_only: bool) -> None:
 
 def check_price(params: MarketParams, price: object, name: str = "price") -> None:
     """A positive int on the tick grid."""
-    if not is_int(price) or price <= 0 or price % params.tick_size:
+    if not is_int(price) or not 0 < price <= MAX_PRICE or price % params.tick_size:
         raise Rejected(RejectReason.INVALID_PRICE, f"{name} must be a positive multiple of tick {params.tick_size}")
 
 
 def check_size(params: MarketParams, size: object) -> None:
     """A positive int on the lot grid, at least the minimum size."""
-    if not is_int(size) or size <= 0 or size % params.lot_size or size < params.min_size:
+    if not is_int(size) or not 0 < size <= MAX_SIZE or size % params.lot_size or size < params.min_size:
         raise Rejected(
             RejectReason.INVALID_SIZE,
             f"size must be a multiple of lot {params.lot_size} and >= {params.min_size}",

@@ -299,6 +299,8 @@ class OrderUseCases:
     @staticmethod
     def _own_order_id(market, key: str, order_id: int | None, client_order_id: str | None) -> int:
         """The id of a live order of this account in this market, else UnknownOrder."""
+        if client_order_id is not None and not isinstance(client_order_id, str):
+            raise Rejected(RejectReason.INVALID_ORDER, "client order id must be a string")
         if client_order_id is not None:
             resting = market.book.order_by_client_id(key, client_order_id)
             if resting is not None:

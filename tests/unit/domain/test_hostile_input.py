@@ -1,0 +1,56 @@
+"""Hostile input: any value in any argument of any use case ends in success or a typed
+`Rejected`, never in another exception (the engine treats those as a poison command), and
+never in an event carrying a non-plain value."""
+
+import inspect
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from domain.exchange import Exchange
+from domain.rejections import Rejected
+
+from .conftest import ALICE, BOB, ONE, PRICE, Commands, trading_exchange
+from .test_events import OWN_FIELDS, is_plain
+
+USE_CASES = [
+    "open_account", "add_delegate", "remove_delegate", "open_sub_account", "deposit", "request_withdrawal",
+    "transfer", "place_order", "cancel_order", "cancel_all", "modify_order", "set_dead_man_switch",
+    "create_market", "change_market", "set_market_status", "set_oracle_price", "fund_insurance",
+]
+
+anything = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.integers(-(2**70), 2**70), st.text(max_size=80),
+    st.sampled_from([ALICE, BOB, "SOL-PERP", "SOL", "USDC", "buy", "sell", "limit", "market", "gtt", "ioc",
+                     "fok", "slide", "reject", "cancel_resting", "stop_limit", "trailing_stop", "paused",
+                     "reduce_only", 0, 1, ONE, 100 * PRICE]),
+    st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=5), st.integers(), max_size=3),
+    st.floats(allow_nan=True),
+)
+
+
+@st.composite
+def hostile_call(draw):
+    use_case = draw(st.sampled_from(USE_CASES))
+    parameters = inspect.signature(getattr(Exchange, use_case)).parameters
+    names = [n for n, p in parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    arguments = {n: draw(anything) for n in names if parameters[n].default is inspect.Parameter.empty or draw(st.booleans())}
+    return use_case, arguments
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(hostile_call(), min_size=1, max_size=8))
+def test_hostile_arguments_are_rejected_never_crash(calls):
+    commands = Commands()
+    exchange = trading_exchange(commands)
+    exchange.place_order(*commands.next(), owner=ALICE, sub_account=0, market="SOL-PERP", side="sell", size=ONE, price=101 * PRICE, client_order_id="a")
+    for use_case, arguments in calls:
+        try:
+            getattr(exchange, use_case)(*commands.next(), **arguments)
+        except Rejected:
+            pass
+        for aggregate in exchange.collect_changed():
+            for event in aggregate.collect_events():
+                payload = {k: v for k, v in vars(event).items() if k not in OWN_FIELDS}
+                assert is_plain(payload), event
+    exchange.state_hash()
