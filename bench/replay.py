@@ -144,16 +144,18 @@ def measure_inserts(postgres, events: int) -> dict[str, float]:
 def measure_replay(dsn: str) -> dict[str, float | str | int]:
     """Replay rate (verified and applied) against the raw read rate of the same rows."""
     log = StoreLog(dsn)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     read = sum(1 for _ in log.rows())
-    read_seconds = time.perf_counter() - started
-    started = time.perf_counter()
+    read_seconds, read_cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    started, cpu_started = time.perf_counter(), time.process_time()
     result = Replay().run(log.rows())
     replay_seconds = time.perf_counter() - started
+    replay_cpu = time.process_time() - cpu_started
     if not result.ok:
         raise SystemExit(f"replay failed: {result.chain_break or result.failure}")
     return {"events": result.events, "read_rate": read / read_seconds,
-            "replay_rate": result.events / replay_seconds, "state_hash": result.checkpoints[-1].state_hash}
+            "replay_rate": result.events / replay_seconds, "state_hash": result.checkpoints[-1].state_hash,
+            "replay_cpu_rate": result.events / replay_cpu, "read_cpu_rate": read / read_cpu}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -182,6 +184,8 @@ def main(argv: list[str] | None = None) -> None:
         emit(bench="replay", value=round(replay["replay_rate"]), unit="events/s",
              limit=round(replay["read_rate"]), events=replay["events"],
              state_hash=replay["state_hash"], floor=50_000,
+             replay_events_per_cpu_s=round(replay["replay_cpu_rate"]),
+             read_events_per_cpu_s=round(replay["read_cpu_rate"]),
              insert_plain_events_per_s=round(inserts["plain"]),
              insert_chained_events_per_s=round(inserts["chained"]),
              chain_insert_overhead=round(1 - inserts["chained"] / inserts["plain"], 4))
