@@ -26,6 +26,7 @@ from nats.aio.client import Client
 from solders.keypair import Keypair
 
 from bus import subjects
+from bus.relay_publisher import PipelinedPublisher
 from client.events import EventFeed
 from commands import envelope as envelopes
 from commands import messages
@@ -35,6 +36,13 @@ Receipt = Reply  # the typed outcome of a command: accepted, reason, message, po
 
 EXPIRY_NS = 60 * 1_000_000_000
 _reply_decoder = msgspec.json.Decoder(Reply)
+
+
+def _fail_if_refused(ack: asyncio.Future, receipt: asyncio.Future) -> None:
+    if ack.cancelled() or receipt.done():
+        return
+    if ack.exception() is not None:
+        receipt.set_exception(ack.exception())
 
 
 class ReceiptTimeout(TimeoutError):
@@ -55,6 +63,7 @@ class BotClient:
         self.reply_subject = f"{subjects.reply_prefix(self.signer)}.{uuid.uuid4().hex}"
         self._waiting: dict[tuple[str, str], asyncio.Future[Reply]] = {}
         self._reply_subscription = None
+        self._publisher: PipelinedPublisher | None = None
 
     @classmethod
     async def connect(cls, nats_url: str, keypair: Keypair, **options) -> "BotClient":
@@ -73,18 +82,46 @@ class BotClient:
         await self.connection.drain()
 
     # --- sending ------------------------------------------------------------------------------
+    def _signed(self, command: messages.Command, owner: str, sub_account: int | None,
+                command_id: str) -> envelopes.Envelope:
+        unsigned = envelopes.UnsignedEnvelope(
+            command_id=command_id, owner=owner,
+            sub_account=self.sub_account if sub_account is None else sub_account,
+            command=command, expires_at=time.time_ns() + EXPIRY_NS,
+        )
+        return envelopes.sign(unsigned, self.keypair, reply_to=self.reply_subject)
+
+    async def submit(self, command: messages.Command, *, owner: str | None = None,
+                     sub_account: int | None = None, command_id: str | None = None
+                     ) -> asyncio.Future[Receipt]:
+        """Publish without waiting (pipelined, for throughput); the future resolves to the receipt.
+
+        The stream's ack is not awaited here: a refused publish (e.g. oversized) fails the
+        future with ``bus.relay_publisher.PublishRefused``.
+        """
+        owner = owner or self.owner
+        command_id = command_id or uuid.uuid4().hex
+        key = (owner, command_id)
+        future = self._waiting.get(key) or asyncio.get_running_loop().create_future()
+        self._waiting[key] = future
+        future.add_done_callback(lambda _: self._waiting.pop(key, None))
+        if self._publisher is None:
+            self._publisher = await PipelinedPublisher(self.connection).start()
+        ack = await self._publisher.publish(
+            subjects.command_for_type(type(command).__name__),
+            envelopes.encode(self._signed(command, owner, sub_account, command_id)),
+            {subjects.HEADER_MSG_ID: command_id},
+        )
+        ack.add_done_callback(lambda done: _fail_if_refused(done, future))
+        return future
+
     async def send(self, command: messages.Command, *, owner: str | None = None,
                    sub_account: int | None = None, command_id: str | None = None,
                    timeout: float = 10.0) -> Receipt:
         """Sign and publish one command; return its receipt (accepted or rejected with a reason)."""
         owner = owner or self.owner
         command_id = command_id or uuid.uuid4().hex
-        unsigned = envelopes.UnsignedEnvelope(
-            command_id=command_id, owner=owner,
-            sub_account=self.sub_account if sub_account is None else sub_account,
-            command=command, expires_at=time.time_ns() + EXPIRY_NS,
-        )
-        signed = envelopes.sign(unsigned, self.keypair, reply_to=self.reply_subject)
+        signed = self._signed(command, owner, sub_account, command_id)
         key = (owner, command_id)
         future = self._waiting.get(key) or asyncio.get_running_loop().create_future()
         self._waiting[key] = future

@@ -121,3 +121,20 @@ async def test_a_bad_command_gets_a_typed_rejection(own_nats_url, connection, fr
             assert not refused.accepted and refused.reason == "NotAuthorized"
         finally:
             await bot.close()
+
+
+async def test_pipelined_submissions_each_get_their_receipt(own_nats_url, connection, fresh_pg_dsn):
+    admin = Keypair()
+    async with running_exchange(own_nats_url, fresh_pg_dsn, admin, connection):
+        bot = await BotClient.connect(own_nats_url, Keypair())
+        try:
+            # A bot fires 200 commands without waiting, then collects the receipts
+            assert (await bot.open_account()).accepted
+            futures = [await bot.submit(messages.CancelAll()) for _ in range(200)]
+            receipts = await asyncio.wait_for(asyncio.gather(*futures), 30)
+            # Each answered once, in the order the stream sequenced them
+            assert all(receipt.accepted for receipt in receipts)
+            sequences = [receipt.seq for receipt in receipts]
+            assert sequences == sorted(sequences) and len(set(sequences)) == 200
+        finally:
+            await bot.close()
