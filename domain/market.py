@@ -95,7 +95,8 @@ class Market(DomainAggregate):
             placed = result.replaced
             payload = self.placement_payload(replacement_payload(resting, new_price, new_size, reduce_only), placed) if placed else None
             self._record_order_modified(
-                at=at, seq=seq, order_id=order_id, new_price=new_price, new_size=new_size,
+                at=at, seq=seq, order_id=order_id, account=resting.account, side=str(resting.side),
+                new_price=new_price, new_size=new_size,
                 kept_priority=result.kept_priority, old_price=result.old_price, old_size=result.old_size,
                 placement=payload,
             )
@@ -103,7 +104,8 @@ class Market(DomainAggregate):
 
     @event("OrderModified")
     def _record_order_modified(
-        self, at: int, seq: int, order_id: int, new_price: int, new_size: int, kept_priority: bool,
+        self, at: int, seq: int, order_id: int, account: str, side: str, new_price: int, new_size: int,
+        kept_priority: bool,
         old_price: int, old_size: int, placement: dict | None,
     ) -> None:
         self._once(lambda: self.book.modify(order_id, new_price=new_price, new_size=new_size))
