@@ -96,3 +96,35 @@ async def test_relay_killed_at_random_instants_publishes_every_event_exactly_onc
     assert stored_ids[-1] > len(stored_ids)  # the log has gaps: positions are not stream seqs
     assert positions == stored_ids
     assert [m.metadata.sequence.stream for m in messages] == list(range(1, len(messages) + 1))
+
+
+async def test_two_relays_racing_still_publish_every_event_exactly_once(
+    js, own_nats_url, store, fresh_pg_dsn, tmp_path
+):
+    # Given a store under load and, by mistake, two relay processes at once
+    stop_writing = threading.Event()
+    writer = threading.Thread(target=write_steadily, args=(store, stop_writing))
+    writer.start()
+    relays = [start_relay(own_nats_url, fresh_pg_dsn, tmp_path / f"relay{i}.log") for i in range(2)]
+    try:
+        await asyncio.sleep(3.0)
+    finally:
+        stop_writing.set()
+        writer.join()
+
+    # When they have caught up
+    stored_ids = [n.id for n in store.recorder.select_notifications(start=None, limit=1_000_000)]
+    try:
+        async def caught_up():
+            return (await js.stream_info(streams.EVENTS_STREAM)).state.messages >= len(stored_ids)
+
+        await wait_until(caught_up, timeout=60)
+        await asyncio.sleep(0.5)
+    finally:
+        for relay in relays:
+            relay.terminate()
+            relay.wait(timeout=10)
+
+    # Then the stream still holds each stored event once, in log order
+    messages = await read_events_stream(js)
+    assert [wire.decode(message.data).position for message in messages] == stored_ids
