@@ -16,15 +16,14 @@ if TYPE_CHECKING:
     from .order_book import OrderBook
 
 _CANCEL_RESTING = SelfTradePrevention.CANCEL_RESTING
+_SELF_TRADE = CancelReason.SELF_TRADE
+_BUY = Side.BUY
 
 
 def match_incoming(book: "OrderBook", order: NewOrder) -> tuple[tuple[Fill, ...], tuple[Cancelled, ...], int, bool]:
     """Trade `order` against the book: (fills, self-trade maker cancels, remaining, stopped by STP)."""
-    is_buy = order.side is Side.BUY
-    if is_buy:
-        levels, prices, index = book.ask_levels, book.ask_prices, 0
-    else:
-        levels, prices, index = book.bid_levels, book.bid_prices, -1
+    is_buy = order.side is _BUY
+    levels = book.ask_levels if is_buy else book.bid_levels
     limit = order.price
     remaining = order.size
     account = order.account
@@ -32,9 +31,9 @@ def match_incoming(book: "OrderBook", order: NewOrder) -> tuple[tuple[Fill, ...]
     taker_id, side = order.order_id, order.side
     fills: list[Fill] = []
     maker_cancels: list[Cancelled] = []
-    while remaining and prices:
-        best = prices[index]
-        if (best > limit) if is_buy else (best < limit):
+    while remaining:
+        best = book.best_ask_price if is_buy else book.best_bid_price
+        if best is None or ((best > limit) if is_buy else (best < limit)):
             break
         level = levels[best]
         maker = level.head
@@ -43,7 +42,7 @@ def match_incoming(book: "OrderBook", order: NewOrder) -> tuple[tuple[Fill, ...]
             if maker.account == account:
                 if not cancel_resting:
                     return tuple(fills), tuple(maker_cancels), remaining, True
-                maker_cancels.append(book.remove(maker, CancelReason.SELF_TRADE))
+                maker_cancels.append(book.remove(maker, _SELF_TRADE))
             else:
                 traded = maker.size if maker.size < remaining else remaining
                 maker.size -= traded
@@ -66,7 +65,7 @@ def match_incoming(book: "OrderBook", order: NewOrder) -> tuple[tuple[Fill, ...]
 
 def fillable_size(book: "OrderBook", order: NewOrder) -> int:
     """How much of `order` could trade now within its limit, under its self-trade rule (capped)."""
-    is_buy = order.side is Side.BUY
+    is_buy = order.side is _BUY
     if is_buy:
         levels, prices = book.ask_levels, book.ask_prices
     else:

@@ -65,6 +65,9 @@ class OrderBook(BookQueries):
         self.ask_levels: dict[int, PriceLevel] = {}
         self.bid_prices = SortedList()  # ascending: best bid is the last
         self.ask_prices = SortedList()  # ascending: best ask is the first
+        # The best prices, cached: read on every order, changed only when a level appears or goes.
+        self.best_bid_price: int | None = None
+        self.best_ask_price: int | None = None
         self.orders: dict[OrderId, BookOrder] = {}
         self.by_account: dict[AccountKey, dict[OrderId, BookOrder]] = {}
         # per account [resting buy size, resting sell size], kept as orders rest, trade and leave
@@ -83,7 +86,7 @@ class OrderBook(BookQueries):
         is_buy = order.side is _BUY
         price = order.price
         if order.post_only is not _OFF:
-            best = self.best_ask() if is_buy else self.best_bid()
+            best = self.best_ask_price if is_buy else self.best_bid_price
             if best is not None and (price >= best if is_buy else price <= best):
                 if order.post_only is _REJECT:
                     return _rejected(order.order_id, RejectReason.POST_ONLY_WOULD_CROSS)
@@ -94,8 +97,8 @@ class OrderBook(BookQueries):
             return PlaceResult(order.order_id, None, (), 0, order.size, price, 0, None)
         if order.time_in_force is _FOK and fillable_size(self, order) < order.size:
             return _rejected(order.order_id, RejectReason.FOK_NOT_FILLED)
-        opposite = self.ask_prices if is_buy else self.bid_prices
-        if not opposite or (opposite[0] > price if is_buy else opposite[-1] < price):
+        best = self.best_ask_price if is_buy else self.best_bid_price
+        if best is None or (best > price if is_buy else best < price):
             # Nothing to trade with (the common passive add): skip the matching walk.
             fills, maker_cancels, remaining, self_trade_stop = (), (), order.size, False
         else:
@@ -211,12 +214,19 @@ class OrderBook(BookQueries):
         level = order.level
         level.remove(order)
         if not level.count:
+            price = level.price
             if order.side is _BUY:
-                del self.bid_levels[level.price]
-                self.bid_prices.remove(level.price)
+                del self.bid_levels[price]
+                prices = self.bid_prices
+                prices.remove(price)
+                if price == self.best_bid_price:
+                    self.best_bid_price = prices[-1] if prices else None
             else:
-                del self.ask_levels[level.price]
-                self.ask_prices.remove(level.price)
+                del self.ask_levels[price]
+                prices = self.ask_prices
+                prices.remove(price)
+                if price == self.best_ask_price:
+                    self.best_ask_price = prices[0] if prices else None
         del self.orders[order.order_id]
         mine = self.by_account[order.account]
         del mine[order.order_id]
@@ -241,14 +251,21 @@ class OrderBook(BookQueries):
 
     def insert(self, order: BookOrder) -> None:
         """Index an order and append it to its level (creating the level if needed)."""
+        price = order.price
         if order.side is _BUY:
-            levels, prices = self.bid_levels, self.bid_prices
+            level = self.bid_levels.get(price)
+            if level is None:
+                level = self.bid_levels[price] = PriceLevel(price)
+                self.bid_prices.add(price)
+                if self.best_bid_price is None or price > self.best_bid_price:
+                    self.best_bid_price = price
         else:
-            levels, prices = self.ask_levels, self.ask_prices
-        level = levels.get(order.price)
-        if level is None:
-            level = levels[order.price] = PriceLevel(order.price)
-            prices.add(order.price)
+            level = self.ask_levels.get(price)
+            if level is None:
+                level = self.ask_levels[price] = PriceLevel(price)
+                self.ask_prices.add(price)
+                if self.best_ask_price is None or price < self.best_ask_price:
+                    self.best_ask_price = price
         level.append(order)
         self.orders[order.order_id] = order
         mine = self.by_account.get(order.account)

@@ -19,13 +19,11 @@ class BookQueries:
 
     def best_bid(self) -> int | None:
         """The highest resting buy price, or None."""
-        prices = self.bid_prices
-        return prices[-1] if prices else None
+        return self.best_bid_price
 
     def best_ask(self) -> int | None:
         """The lowest resting sell price, or None."""
-        prices = self.ask_prices
-        return prices[0] if prices else None
+        return self.best_ask_price
 
     def depth(self, side: Side, levels: int = 10) -> list[Level]:
         """The top `levels` aggregated levels of a side, best first."""

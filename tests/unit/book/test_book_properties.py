@@ -117,6 +117,9 @@ def _account(ledger: dict, result) -> None:
 def check_invariants(book: OrderBook, ledger: dict | None) -> None:
     bid, ask = book.best_bid(), book.best_ask()
     assert bid is None or ask is None or bid < ask, "crossed book"
+    # the cached best prices agree with the sorted price index
+    assert bid == next((level.price for level in book.iter_levels(Side.BUY)), None)
+    assert ask == next((level.price for level in book.iter_levels(Side.SELL)), None)
     rows = book.canonical()["orders"]
     for side in Side:
         for level in book.iter_levels(side):
