@@ -73,6 +73,9 @@ class LobsterReplay:
         self.operations: list[tuple] = []
         self.anonymous: set[str] = set()
         self.serial = 0
+        # executions of an order we know, and those where a newer known order was ahead of it
+        self.executions_checked = 0
+        self.priority_violations: list = []
 
     # ----- recorded book operations ---------------------------------------------------------
 
@@ -119,11 +122,24 @@ class LobsterReplay:
         elif kind in (2, 3):
             self.take_from_level(side, price, size, order_id)
         elif kind == 4:
+            self.check_priority(side, price, order_id)
             self.serial += 1
             self.place(
                 NewOrder(order_id=f"ioc-{self.serial}", account=TAKER, side=side.opposite, price=price,
                          size=size, time_in_force=TimeInForce.IOC)
             )  # fmt: skip
+
+    def check_priority(self, side: Side, price: int, order_id) -> None:
+        """NASDAQ executed `order_id`: in our queue only anonymous (older, unknown) orders may be ahead."""
+        if self.book.order(order_id) is None:
+            return
+        self.executions_checked += 1
+        for resting in self.book.orders_at(side, price):
+            if resting.order_id == order_id:
+                return
+            if resting.order_id not in self.anonymous:
+                self.priority_violations.append(order_id)
+                return
 
     def take_from_level(self, side: Side, price: int, size: int, order_id=None) -> None:
         """Lower a level by `size`: the named order first, then anonymous, then newest first."""
