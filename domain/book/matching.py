@@ -55,7 +55,7 @@ def match_incoming(book: "OrderBook", order: NewOrder) -> tuple[tuple[Fill, ...]
                     level.size -= traded  # a partial fill ends the walk: remaining is 0
                     book.open_sizes[maker.account][is_buy] -= traded  # the maker is a sell if we buy
                     break
-                maker.size = traded  # _detach takes the order's size off the level
+                maker.size = traded  # detach() takes the size it still counts off the level and account
                 book.detach(maker)
                 if not remaining:
                     break
