@@ -29,6 +29,7 @@ import logging
 import os
 import signal
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 import msgspec
@@ -71,6 +72,7 @@ class Engine:
         self.committed_seq = 0
         self.stopping = asyncio.Event()
         self.nc = None
+        self.timings: Counter[str] = Counter()  # seconds per stage, for profiling
 
     # --- start-up ----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -126,16 +128,21 @@ class Engine:
             committer.cancel()
 
     async def _process(self, messages: list) -> None:
+        began = time.perf_counter()
         incomings = [receive(message, self.settings.operators) for message in messages]
+        self.timings["intake"] += time.perf_counter() - began
         if await self._out_of_order(incomings):
             return
         unknown = self.applier.unknown_receipt_ids(incomings)
         stored = set()
         if unknown:
             stored = set(await asyncio.to_thread(self.store.existing_receipts, unknown))
+        self.timings["lookup"] += time.perf_counter() - began
         while True:
             try:
+                began = time.perf_counter()
                 job = self.applier.apply(incomings, stored)
+                self.timings["apply"] += time.perf_counter() - began
                 break
             except PoisonCommand as poison:
                 await self.commits.join()  # the store must hold everything applied before
@@ -174,9 +181,12 @@ class Engine:
 
     async def _commit(self, job: CommitJob) -> None:
         notification_ids: list[int] = []
+        began = time.perf_counter()
         if job.needs_commit:
             notification_ids = await asyncio.to_thread(self.store.commit, job.events, job.last_seq)
             self.committed_seq = job.last_seq
+        self.timings["commit"] += time.perf_counter() - began
+        self.timings["batches"] += 1
         replies = engine_replies.replies_for(job, notification_ids, self.cache)
         if job.lookups:
             replies += await asyncio.to_thread(engine_replies.stored_replies, job, self.store,
@@ -188,6 +198,7 @@ class Engine:
                 log.info("reply to %r failed: %r", subject, error)
         for message in job.messages:
             await message.ack()
+        self.timings["answer"] += time.perf_counter() - began
 
     # --- request/reply endpoints -------------------------------------------------------------
     async def _answer_receipt_query(self, message) -> None:
@@ -198,7 +209,8 @@ class Engine:
         """Position and state hash, once everything applied so far is committed (for tests)."""
         await self.commits.join()
         body = {"position": self.committed_seq, "state_hash": self.applier.exchange.state_hash(),
-                "accepted": self.applier.accepted, "rejections": dict(self.applier.rejections)}
+                "accepted": self.applier.accepted, "rejections": dict(self.applier.rejections),
+                "timings": dict(self.timings)}
         await message.respond(msgspec.json.encode(body))
 
     async def close(self) -> None:

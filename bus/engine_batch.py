@@ -28,7 +28,7 @@ from typing import Any
 from bus.engine_intake import Incoming
 from commands import handlers
 from commands.messages import command_kind
-from commands.receipts import CommandReceipt, Reply, new_receipt, receipt_id
+from commands.receipts import CommandReceipt, Reply, new_receipt
 from commands.rejections import CommandRefused, Rejection
 
 log = logging.getLogger("bus.engine")
@@ -112,9 +112,8 @@ class BatchApplier:
         ids = []
         for incoming in incomings:
             if incoming.seq > self.applied_seq and incoming.authenticated:
-                key = receipt_id(incoming.envelope.owner, incoming.envelope.command_id)
-                if key not in self.cache:
-                    ids.append(key)
+                if incoming.receipt_id not in self.cache:
+                    ids.append(incoming.receipt_id)
         return ids
 
     def apply(self, incomings: list[Incoming], stored: set[uuid.UUID]) -> CommitJob:
@@ -133,7 +132,7 @@ class BatchApplier:
                 self._count(incoming.reason, incoming)
                 job.answers.append((incoming, reply_for_rejection(incoming)))
                 continue
-            key = receipt_id(incoming.envelope.owner, incoming.envelope.command_id)
+            key = incoming.receipt_id
             if key in self.cache or key in stored:
                 job.lookups.append((incoming, key, True))
                 continue
@@ -142,8 +141,7 @@ class BatchApplier:
 
     def _answer_redelivery(self, job: CommitJob, incoming: Incoming) -> None:
         if incoming.authenticated:
-            key = receipt_id(incoming.envelope.owner, incoming.envelope.command_id)
-            job.lookups.append((incoming, key, False))
+            job.lookups.append((incoming, incoming.receipt_id, False))
         else:
             job.answers.append((incoming, reply_for_rejection(incoming)))
 
@@ -172,7 +170,7 @@ class BatchApplier:
         else:
             self.accepted += 1
         receipt = new_receipt(
-            command_id=envelope.command_id, owner=envelope.owner,
+            known_id=key, command_id=envelope.command_id, owner=envelope.owner,
             sub_account=envelope.sub_account, kind=command_kind(envelope.command),
             seq=incoming.seq, at=incoming.at, accepted=not reason, reason=reason,
             message=message, events=[[event.originator_id.hex, event.originator_version]

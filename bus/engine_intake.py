@@ -20,6 +20,7 @@ import msgspec
 from commands import envelope as envelopes
 from commands.envelope import Envelope
 from commands.messages import ADMIN_COMMANDS, WATCHER_COMMANDS
+from commands.receipts import receipt_id
 from commands.rejections import Rejection
 
 REPLY_HEADER = "Qd-Reply-To"  # alternative to the envelope's unsigned `reply_to`
@@ -43,6 +44,7 @@ class Incoming:
     reply_to: str | None = None
     envelope: Envelope | None = None
     authenticated: bool = False
+    receipt_id: Any = None  # uuid of the command's receipt, once authenticated
     reason: str = ""  # set when rejected at intake
     detail: str = ""
     extra: dict = field(default_factory=dict)
@@ -93,6 +95,7 @@ def receive(message: Any, operators: OperatorKeys) -> Incoming:
     ):
         return _reject(incoming, Rejection.NOT_AUTHORIZED, "deposits come from the watcher")
     incoming.authenticated = True
+    incoming.receipt_id = receipt_id(envelope.owner, envelope.command_id)
     if envelope.expires_at is None and envelope.nonce is None:
         return _reject(incoming, Rejection.MISSING_EXPIRY_OR_NONCE, "set expires_at or nonce")
     if envelope.expires_at is not None and envelope.expires_at < at:

@@ -29,6 +29,7 @@ from psycopg.sql import SQL, Identifier
 from eventsourcing.utils import get_topic
 from psycopg.conninfo import conninfo_to_dict
 
+from bus.engine_transcoder import FastJSONTranscoder
 from commands.receipts import CommandReceipt
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,12 @@ class ExchangeStore(Application):
     def __init__(self, dsn: str) -> None:
         super().__init__(env=store_environment(dsn))
 
+    def construct_transcoder(self) -> FastJSONTranscoder:
+        """eventsourcing's JSON format, through msgspec (see bus.engine_transcoder)."""
+        transcoder = FastJSONTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
+
     def construct_recorder(self) -> ProcessRecorder:
         """A process recorder: events and a tracking position in one transaction."""
         recorder = EngineRecorder(
@@ -132,7 +139,7 @@ class ExchangeStore(Application):
             return {}
         rows = self._query(
             f"SELECT originator_id, originator_version, topic, state FROM {EVENTS_TABLE} "
-            "WHERE originator_id = ANY(%s) AND originator_version = 1",
+            "WHERE originator_id = ANY(%b) AND originator_version = 1",
             (ids,),
         )
         found = {}

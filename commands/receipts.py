@@ -53,10 +53,12 @@ _RECEIPT_TOPIC = get_topic(CommandReceipt)
 def new_receipt(
     *, command_id: str, owner: str, sub_account: int, kind: str, seq: int, at: int,
     accepted: bool, reason: str = "", message: str = "", events: list | None = None,
+    known_id: uuid.UUID | None = None,
 ) -> CommandReceipt.Recorded:
     """Build the receipt event directly (cheaper than creating an aggregate per command)."""
     return CommandReceipt.Recorded(
-        originator_id=receipt_id(owner, command_id), originator_version=1,
+        originator_id=known_id or receipt_id(owner, command_id),
+        originator_version=1,
         timestamp=datetime.datetime.fromtimestamp(at // 1_000_000_000, datetime.timezone.utc)
         + datetime.timedelta(microseconds=(at % 1_000_000_000) // 1000),
         originator_topic=_RECEIPT_TOPIC, command_id=command_id, owner=owner,
