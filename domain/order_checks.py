@@ -11,8 +11,6 @@ the limit or better, and what rests is already counted as an open order. An orde
 raise the requirement (it reduces risk) is always allowed, so a trader can always de-risk.
 """
 
-from dataclasses import replace
-
 from .book import OrderType, PostOnly, SelfTradePrevention, TimeInForce
 from .ids import MAX_CLIENT_ORDER_ID_LENGTH
 from .margin import Exposure, MarginEnv, equity, initial_requirement
@@ -103,11 +101,9 @@ def cap_reduce_only(params: MarketParams, side: str, size: int, position_base: i
 
 def with_order(exposures: dict[str, Exposure], market: str, side: str, size: int) -> dict[str, Exposure]:
     """The exposures with one more open order."""
-    current = exposures.get(market, Exposure())
-    changed = (
-        replace(current, open_bids=current.open_bids + size) if side == "buy"
-        else replace(current, open_asks=current.open_asks + size)
-    )
+    current = exposures.get(market) or Exposure()
+    bids, asks = (size, 0) if side == "buy" else (0, size)
+    changed = Exposure(current.base, current.entry_notional, current.open_bids + bids, current.open_asks + asks)
     return {**exposures, market: changed}
 
 
