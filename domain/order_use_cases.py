@@ -94,11 +94,19 @@ class OrderUseCases:
                 "self_trade": self_trade, "expires_at": expires_at if time_in_force == "gtt" else None,
                 "client_order_id": client_order_id, "reduce_only": reduce_only,
             }
-            result = the_market.place_order(at, seq, order)
-            if not result.accepted:
-                raise Rejected(RejectReason(str(result.reject_reason)), f"refused by the book: {result.reject_reason}")
-        fills = self._settle(at, seq, the_market, order, result)
-        return _outcome(seq, size, result, fills)
+            return self.submit_book_order(at, seq, the_market, order)
+
+    def submit_book_order(self, at: int, seq: int, market, order: dict) -> OrderOutcome:
+        """Send an already validated order (an `OrderPlaced.order` payload) to the book, settle
+        its fills and trim reduce-only orders. Raises Rejected if the book refuses it.
+
+        The path shared by `place_order` and, later, by the risk engine (fired triggers keep
+        their trigger id as order id; liquidation orders)."""
+        result = market.place_order(at, seq, order)
+        if not result.accepted:
+            raise Rejected(RejectReason(str(result.reject_reason)), f"refused by the book: {result.reject_reason}")
+        fills = self._settle(at, seq, market, order, result)
+        return _outcome(order["order_id"], order["size"], result, fills)
 
     def cancel_order(
         self, at: int, seq: int, *, owner: str, sub_account: int, market: str, order_id: int | None = None,

@@ -45,3 +45,26 @@ def test_the_same_commands_give_the_same_hash_and_events():
     first_events = [e for a in first.collect_changed() for e in a.pending_events]
     second_events = [e for a in second.collect_changed() for e in a.pending_events]
     assert first_events == second_events  # timestamps included: derived from `at`
+
+
+def test_an_armed_dead_man_switch_survives_a_restart():
+    # Alice arms her switch and rests an order; the engine restarts from the store.
+    commands = Commands()
+    app = Application()
+    exchange = trading_exchange(commands, app=app)
+    at, _ = commands.next()
+    exchange.place_order(*commands.next(), owner=ALICE, sub_account=0, market="SOL-PERP", side="buy", size=ONE, price=99 * PRICE)
+    exchange.set_dead_man_switch(*commands.next(), owner=ALICE, fires_at=at + 10**9)
+    app.save(*exchange.collect_changed())
+    restarted = Exchange.from_aggregates(app.repository.get(a.id) for a in exchange.all_aggregates())
+    # The restarted exchange still fires it on time.
+    assert restarted.expire(at + 10**9, commands.seq + 1).dead_man_owners == [ALICE]
+    assert restarted.open_orders(ALICE, 0) == []
+
+
+def test_the_state_hash_changes_with_the_state():
+    commands = Commands()
+    exchange = trading_exchange(commands)
+    before = exchange.state_hash()
+    exchange.deposit(*commands.next(), owner=ALICE, sub_account=0, asset="USDC", amount=1)
+    assert exchange.state_hash() != before
