@@ -29,10 +29,10 @@ from audit.canonical import GENESIS_HASH, canonical_record
 
 # PostgreSQL's twin of audit.canonical.canonical_record (encoding version 1).
 _RECORD_SQL = (
-    "'\\x01'::bytea || int8send(r.notification_id) || uuid_send(r.originator_id)"
-    " || int8send(r.originator_version)"
-    " || int4send(octet_length(convert_to(r.topic, 'UTF8'))) || convert_to(r.topic, 'UTF8')"
-    " || int4send(octet_length(r.state)) || r.state"
+    "'\\x01'::bytea || int8send(n.notification_id) || uuid_send(n.originator_id)"
+    " || int8send(n.originator_version)"
+    " || int4send(octet_length(convert_to(n.topic, 'UTF8'))) || convert_to(n.topic, 'UTF8')"
+    " || int4send(octet_length(n.state)) || n.state"
 )
 
 _FUNCTION = """
@@ -40,9 +40,9 @@ CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $bod
 DECLARE
     head_position bigint;
     head bytea;
+    first_previous bytea;
     r record;
     positions bigint[] := '{{}}';
-    previous bytea[] := '{{}}';
     hashes bytea[] := '{{}}';
 BEGIN
     SELECT c.notification_id, c.hash INTO head_position, head
@@ -51,20 +51,21 @@ BEGIN
         head_position := 0;
         head := {genesis}::bytea;
     END IF;
-    FOR r IN SELECT n.notification_id, n.originator_id, n.originator_version, n.topic, n.state
+    first_previous := head;
+    -- Records are built set-based; only the hashing itself is sequential.
+    FOR r IN SELECT n.notification_id AS position, {record} AS record
                FROM new_events n ORDER BY n.notification_id LOOP
-        IF r.notification_id <= head_position THEN
-            RAISE EXCEPTION 'event chain: position % is not after the chain head %',
-                r.notification_id, head_position;
-        END IF;
-        positions := positions || r.notification_id;
-        previous := previous || head;
-        head := sha256(head || {record});
+        head := sha256(head || r.record);
+        positions := positions || r.position;
         hashes := hashes || head;
-        head_position := r.notification_id;
     END LOOP;
+    IF positions[1] <= head_position THEN
+        RAISE EXCEPTION 'event chain: position % is not after the chain head %',
+            positions[1], head_position;
+    END IF;
     INSERT INTO {chain} (notification_id, prev_hash, hash)
-        SELECT * FROM unnest(positions, previous, hashes);
+        SELECT p, coalesce(lag(h) OVER (ORDER BY o), first_previous), h
+          FROM unnest(positions, hashes) WITH ORDINALITY AS u(p, h, o);
     RETURN NULL;
 END
 $body$
