@@ -65,3 +65,25 @@ def make_round_trip() -> Callable[[], int]:
         return mapped
 
     return one_round_trip
+
+
+def make_simple_round_trip() -> Callable[[], int]:
+    """A callable doing the bare aggregate round trip: one `Account.Deposited` triggered,
+    collected, mapped to a stored event and back (no matching, no margin)."""
+    exchange = Exchange()
+    mapper = json_mapper()
+    clock = {"at": 1_700_000_000_000_000_000, "seq": 0}
+    exchange.open_account(clock["at"], 0, owner=_ALICE)
+    for aggregate in exchange.collect_changed():
+        aggregate.collect_events()
+
+    def one_round_trip() -> int:
+        clock["at"] += 1_000
+        clock["seq"] += 1
+        exchange.deposit(clock["at"], clock["seq"], owner=_ALICE, sub_account=0, asset="USDC", amount=1)
+        for aggregate in exchange.collect_changed():
+            for event in aggregate.collect_events():
+                mapper.to_domain_event(mapper.to_stored_event(event))
+        return 1
+
+    return one_round_trip
