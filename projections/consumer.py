@@ -22,6 +22,7 @@ from bus import subjects
 from bus.streams import EVENTS_STREAM
 from projections.event import PoisonEvent, ProjectedEvent
 from projections.model import ReadModel, apply_batch, mark_consistent
+from projections.puller import Puller
 from projections.wire_source import from_message
 
 log = logging.getLogger(__name__)
@@ -67,16 +68,19 @@ class Feed:
         self.pending: list = []  # fetched but held back by `up_to`
 
     async def start(self) -> None:
-        self.subscription = await self.js.pull_subscribe_bind(self.durable, stream=EVENTS_STREAM)
+        self.subscription = Puller(self.js._nc, EVENTS_STREAM, self.durable)
+        await self.subscription.start()
+
+    async def stop(self) -> None:
+        await self.subscription.stop()
 
     async def step(self, timeout: float = 0.5, *, up_to: int | None = None) -> int:
         """Fetch and apply one batch; returns how many events it applied (0 when idle).
 
         With `up_to`, events beyond that position are held back (kept for the next step)."""
         if not self.pending:
-            try:
-                messages = await self.subscription.fetch(self.batch_size, timeout=timeout)
-            except asyncio.TimeoutError:
+            messages = await self.subscription.fetch(self.batch_size, timeout=timeout)
+            if not messages:
                 if up_to is None:
                     await self.mark_idle()
                 return 0
@@ -90,7 +94,7 @@ class Feed:
         last = taken[-1][0]
         self.position = await asyncio.to_thread(
             self._apply, [event for _, event in taken], last.metadata.sequence.stream)
-        await last.ack()  # AckPolicy.ALL: acknowledges everything up to it
+        await self.subscription.ack(last)  # AckPolicy.ALL: acknowledges everything up to it
         if self.on_batch:
             self.on_batch(len(taken), self.position)
         return len(taken)

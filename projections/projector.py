@@ -50,7 +50,7 @@ async def run_projector(name: str, nats_url: str, dsn: str, *, batch_size: int =
                 if active_schema(conn, name) != schema:
                     log.info("projector %s: serving schema switched; moving over", name)
                     break
-            await feed.subscription.unsubscribe()
+            await feed.stop()
     finally:
         await nc.close()
         conn.close()

@@ -1,0 +1,196 @@
+"""Events per second projected, against a binary COPY of the same rows; and projection lag.
+
+    python -m bench.projections [--orders 20000] [--rate 5000] [--seconds 5] [--batch 2000]
+
+Starts its own nats-server and PostgreSQL (durable default settings) in a temporary directory.
+Events are a real domain session (`projections.sample.trading_session`), published on QD_EVT
+as the relay would.
+- `value`: the `trades` projector (trades + 6 candle rollups, the hot market-data path) from a
+  full stream to caught up, events/s (events it handles). Every other projector is timed the
+  same way and reported in `projectors`.
+- `limit`: binary COPY of the same trade rows into an identical empty table, in events/s
+  (the raw write ceiling of that path, measured in the same run).
+- `lag_p50_ms`/`lag_p99_ms`: at `--rate` events/s offered for `--seconds`, time from publish to
+  the commit of the batch containing the event (all projectors of market data running).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import nats
+import psycopg
+
+from bench.report import emit
+from bus import streams
+from deploy.local.nats import NatsServer
+from deploy.local.postgres import Postgres
+from projections.catalog import ensure_active
+from projections.consumer import Feed, declare_consumer
+from projections.flavour import detect_flavour
+from projections.model import read_position
+from projections.registry import REGISTRY
+from projections.sample import trading_session
+from projections.wire_source import to_message
+
+
+async def publish_all(url: str, events) -> None:
+    nc = await nats.connect(url)
+    js = nc.jetstream()
+    await streams.declare(js, streams=(streams.EVENTS,), consumers=())
+    pending = []
+    for event in events:
+        subject, data = to_message(event)
+        pending.append(await js.publish_async(subject, data, headers={"Nats-Msg-Id": str(event.position)}))
+        if len(pending) >= 5000:
+            await asyncio.gather(*pending)
+            pending = []
+    await asyncio.gather(*pending)
+    await nc.close()
+
+
+async def time_projector(url: str, dsn: str, name: str, events, batch: int) -> tuple[int, float]:
+    """(events handled, seconds) for projector `name` to catch up with the full stream."""
+    target = [e for e in events if REGISTRY[name]().handler(e)]
+    nc = await nats.connect(url)
+    js = nc.jetstream()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        model = REGISTRY[name](detect_flavour(conn))
+        schema = ensure_active(conn, model)
+        await declare_consumer(js, model, f"bench_{name}", 0)
+        feed = Feed(js, conn, model, schema, f"bench_{name}", batch_size=batch)
+        await feed.start()
+        started = time.perf_counter()
+        last = target[-1].position if target else 0
+        while feed.position < last:
+            await feed.step(timeout=1.0)
+        elapsed = time.perf_counter() - started
+    await nc.close()
+    return len(target), elapsed
+
+
+def copy_limit(dsn: str, handled: int) -> float:
+    """Events/s if writing the trades rows were only a binary COPY into the same table shape."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        schema = conn.execute("SELECT schema_name FROM qd_projection.active WHERE projector = 'trades'").fetchone()[0]
+        conn.execute("DROP SCHEMA IF EXISTS copy_limit CASCADE")
+        conn.execute("CREATE SCHEMA copy_limit")
+        model = REGISTRY["trades"](detect_flavour(conn))
+        for statement in model.ddl("copy_limit"):
+            conn.execute(statement)
+        rows = conn.execute(f"SELECT * FROM {schema}.trades ORDER BY trade_id").fetchall()
+        columns = [c.name for c in conn.execute(f"SELECT * FROM {schema}.trades LIMIT 0").description]
+        model.partitions.ensure(conn, "copy_limit", "trades", {r[columns.index("at")] for r in rows})
+        types = conn.execute(
+            "SELECT array_agg(format_type(atttypid, atttypmod) ORDER BY attnum) FROM pg_attribute"
+            f" WHERE attrelid = '{schema}.trades'::regclass AND attnum > 0 AND NOT attisdropped").fetchone()[0]
+        started = time.perf_counter()
+        with conn.cursor() as cursor:
+            with cursor.copy(f"COPY copy_limit.trades ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(types)
+                for row in rows:
+                    copy.write_row(row)
+        elapsed = time.perf_counter() - started
+    return handled / elapsed
+
+
+async def measure_lag(url: str, dsn: str, events, rate: int, seconds: float, batch: int) -> list[float]:
+    """Publish at `rate` events/s; lag = publish -> commit of the trades projector's batch."""
+    nc = await nats.connect(url)
+    js = nc.jetstream()
+    await js.delete_stream(streams.EVENTS_STREAM)
+    await streams.declare(js, streams=(streams.EVENTS,), consumers=())
+    count = min(len(events), int(rate * seconds))
+    live = events[:count]
+    handled = {e.position for e in live if REGISTRY["trades"]().handler(e)}
+    published: dict[int, float] = {}
+    lags: list[float] = []
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS proj_trades_g1 CASCADE")
+        conn.execute("DELETE FROM qd_projection.active WHERE projector = 'trades'")
+        model = REGISTRY["trades"](detect_flavour(conn))
+        schema = ensure_active(conn, model)
+
+        def committed(_: int, position: int) -> None:
+            now = time.perf_counter()
+            for p in [p for p in published if p <= position]:
+                if p in handled:
+                    lags.append((now - published[p]) * 1000)
+                del published[p]
+
+        await declare_consumer(js, model, "bench_lag", 0)
+        feed = Feed(js, conn, model, schema, "bench_lag", batch_size=batch, on_batch=committed)
+        await feed.start()
+
+        async def project() -> None:
+            last = max(handled)
+            while feed.position < last:
+                await feed.step(timeout=0.05)
+
+        async def publish() -> None:
+            tick, per_tick, started = 0.01, max(1, rate // 100), time.perf_counter()
+            for index in range(0, count, per_tick):
+                chunk = live[index:index + per_tick]
+                stamp = time.perf_counter()
+                acks = []
+                for event in chunk:
+                    published[event.position] = stamp
+                    subject, data = to_message(event)
+                    acks.append(await js.publish_async(subject, data))
+                await asyncio.gather(*acks)
+                delay = started + (index // per_tick + 1) * tick - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+
+        await asyncio.gather(project(), publish())
+    await nc.close()
+    return sorted(lags)
+
+
+def percentile(values: list[float], q: float) -> float:
+    return round(values[min(len(values) - 1, int(q * len(values)))], 2) if values else 0.0
+
+
+async def main_async(args) -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="qd-bench-proj-"))
+    nats_server = NatsServer(workdir / "nats").start()
+    postgres = Postgres(workdir / "pg").start()
+    try:
+        started = time.perf_counter()
+        events = trading_session(orders=args.orders, seed=1, minutes=args.orders // 30 + 1).events
+        print(f"generated {len(events)} domain events in {time.perf_counter() - started:.1f}s", flush=True)
+        await publish_all(nats_server.url, events)
+        projectors = {}
+        for name in REGISTRY:
+            handled, elapsed = await time_projector(nats_server.url, postgres.dsn, name, events, args.batch)
+            projectors[name] = {"events": handled, "events_per_s": round(handled / elapsed) if elapsed else None}
+            print(f"{name:17s} {handled:7d} events in {elapsed:6.2f}s", flush=True)
+        value = projectors["trades"]["events_per_s"]
+        limit = round(copy_limit(postgres.dsn, projectors["trades"]["events"]))
+        lags = await measure_lag(nats_server.url, postgres.dsn, events, args.rate, args.seconds, args.batch)
+        emit(bench="projections", value=value, unit="events/s", limit=limit,
+             lag_p50_ms=percentile(lags, 0.5), lag_p99_ms=percentile(lags, 0.99),
+             offered_rate=args.rate, events=len(events), projectors=projectors)
+    finally:
+        nats_server.stop()
+        postgres.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.projections")
+    parser.add_argument("--orders", type=int, default=20000)
+    parser.add_argument("--rate", type=int, default=5000)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--batch", type=int, default=2000)
+    args = parser.parse_args()
+    asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""A lean pull from a durable JetStream consumer: one inbox, one outstanding pull request,
+messages buffered in stream order as they arrive.
+
+Why not `PullSubscription.fetch`: it awaits each message with its own timeout, which costs more
+than projecting the event. Here a core subscription's callback appends to a buffer, so the next
+batch streams in while the current one is being written to PostgreSQL (pipelining).
+
+Protocol: a request `{"batch": n, "no_wait": true}` returns what is available now and ends with
+a 404/408 status when it could not fill the batch; when nothing was available a lingering
+request `{"batch": n, "expires": t}` waits for new messages. At most one request is outstanding,
+so its remaining count is exact. Acks are AckPolicy.ALL: acking a message acks all before it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+
+STATUS_HEADER = "Status"
+HEARTBEAT = "100"
+
+
+class Puller:
+    """Pulls from `durable` on `stream`; `fetch` returns up to `batch` messages in order."""
+
+    def __init__(self, nc: Client, stream: str, durable: str) -> None:
+        self.nc = nc
+        self.request_subject = f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}"
+        self.buffer: list[Msg] = []
+        self.outstanding = 0  # messages the open request may still deliver
+        self.changed = asyncio.Event()
+        self.inbox = ""
+        self.subscription = None
+
+    async def start(self) -> None:
+        self.inbox = self.nc.new_inbox()
+        self.subscription = await self.nc.subscribe(self.inbox, cb=self._on_message, pending_msgs_limit=-1,
+                                                    pending_bytes_limit=-1)
+
+    async def stop(self) -> None:
+        if self.subscription is not None:
+            await self.subscription.unsubscribe()
+
+    async def _on_message(self, msg: Msg) -> None:
+        status = msg.headers.get(STATUS_HEADER) if msg.headers else None
+        if status is None:
+            self.buffer.append(msg)
+            self.outstanding = max(0, self.outstanding - 1)
+        elif status != HEARTBEAT:
+            self.outstanding = 0  # 404 no messages, 408 expired, 409 …: the request is over
+        self.changed.set()
+
+    async def _request(self, batch: int, *, wait: float | None) -> None:
+        body = {"batch": batch, "no_wait": True} if wait is None else {
+            "batch": batch, "expires": int(wait * 1e9)}
+        self.outstanding = batch
+        self.changed.clear()
+        await self.nc.publish(self.request_subject, json.dumps(body).encode(), reply=self.inbox)
+
+    async def _wait(self, timeout: float, until) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not until():
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                return
+            self.changed.clear()
+            try:
+                await asyncio.wait_for(self.changed.wait(), remaining)
+            except asyncio.TimeoutError:
+                return
+
+    async def fetch(self, batch: int, timeout: float) -> list[Msg]:
+        """Up to `batch` messages; waits at most about `timeout` when none are available."""
+        if not self.buffer and self.outstanding == 0:
+            await self._request(batch, wait=None)
+            await self._wait(timeout + 1.0, lambda: self.outstanding == 0)
+        if not self.buffer and self.outstanding == 0:
+            await self._request(batch, wait=timeout)
+            await self._wait(timeout + 0.5, lambda: bool(self.buffer) or self.outstanding == 0)
+        taken, self.buffer = self.buffer[:batch], self.buffer[batch:]
+        if self.outstanding == 0 and taken:
+            await self._request(batch, wait=None)  # prefetch the next batch while we apply this one
+        return taken
+
+    async def ack(self, msg: Msg) -> None:
+        """AckPolicy.ALL: acknowledges `msg` and everything delivered before it."""
+        await self.nc.publish(msg.reply, b"+ACK")
