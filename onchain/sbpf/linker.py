@@ -153,7 +153,10 @@ def convert(object_bytes: bytes) -> bytes:
             if relocation.offset + 8 > obj.sections[section_index].size:
                 raise ConversionError(f"R_BPF_64_ABS64 at {obj.sections[section_index].name}+{relocation.offset:#x} is out of bounds")
             (addend,) = struct.unpack_from("<Q", plan.rodata, position)
-            struct.pack_into("<Q", plan.rodata, position, PROGRAM_START + address_of(relocation, addend))
+            target = address_of(relocation, addend)
+            if not 0 <= target < 1 << 32:
+                raise ConversionError(f"R_BPF_64_ABS64 at {obj.sections[section_index].name}+{relocation.offset:#x} points outside the image")
+            struct.pack_into("<Q", plan.rodata, position, PROGRAM_START + target)
     return write_shared_object(image)
 
 
@@ -168,6 +171,8 @@ def _relocate_text(image: SharedObjectImage, relocation: Relocation, address_of,
         if symbol.section_index == SHN_UNDEF:
             raise ConversionError(f"lddw of undefined symbol {symbol.name!r}: external data does not exist on Solana")
         target = address_of(relocation, instructions.read_imm(text, offset))
+        if not 0 <= target < 1 << 32:
+            raise ConversionError(f"lddw at .text+{offset:#x} points outside the image ({target:#x})")
         instructions.write_lddw_address(text, offset, target)
         image.dynamic_relocations.append((text_address + offset, R_BPF_64_RELATIVE, 0))
     elif relocation.type == R_BPF_64_32:
