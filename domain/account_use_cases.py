@@ -163,7 +163,7 @@ class AccountUseCases:
             marks[symbol] = mark
         if fallback_mark is not None and fallback_mark[0] not in marks:
             marks[fallback_mark[0]] = self.mark_price(fallback_mark[0]) or fallback_mark[1]
-        params = {s: self.markets[s].params for s in self.markets}
+        params = {s: self.markets[s].params for s in marks}
         return exposures, MarginEnv(params=params, marks=marks, prices=self.collateral_prices())
 
     # ----- guards ---------------------------------------------------------------------------

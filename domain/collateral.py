@@ -33,6 +33,10 @@ COLLATERAL = {
 }
 
 
+# The same table keyed by symbol string (balances are keyed by symbol; avoids enum lookups).
+COLLATERAL_BY_SYMBOL = {asset.value: spec for asset, spec in COLLATERAL.items()}
+
+
 def asset_price(asset: str, prices: dict[str, int]) -> int:
     """The oracle price (1e6) of an asset; USDC defaults to 1.000000, others to 0 (unpriced)."""
     price = prices.get(asset)
@@ -44,7 +48,7 @@ def asset_price(asset: str, prices: dict[str, int]) -> int:
 def weighted_value(asset: str, amount: int, prices: dict[str, int], maintenance: bool) -> int:
     """Quote value (1e6) of a balance for margin: haircut and rounded down; debts at full weight,
     rounded up in size."""
-    spec = COLLATERAL[Asset(asset)]
+    spec = COLLATERAL_BY_SYMBOL[asset]
     price = asset_price(asset, prices)
     scale = 10**spec.decimals
     if amount < 0:

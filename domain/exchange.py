@@ -50,6 +50,8 @@ from .order_use_cases import ExpirySweep, OrderOutcome, OrderUseCases
 from .rejections import RejectReason, Rejected
 from .state_hash import state_hash
 
+_COLLATERAL_SYMBOLS = frozenset(a.value for a in Asset)
+
 __all__ = ["Exchange", "ExpirySweep", "OrderOutcome", "Rejected", "RejectReason"]
 
 
@@ -220,7 +222,7 @@ class Exchange(AccountUseCases, OrderUseCases):
 
     def collateral_prices(self) -> dict[str, int]:
         """The oracle price (1e6) of every collateral asset that has one."""
-        return {a.value: self.oracles[a.value].price for a in Asset if a.value in self.oracles}
+        return {symbol: oracle.price for symbol, oracle in self.oracles.items() if symbol in _COLLATERAL_SYMBOLS}
 
     def mark_price(self, symbol: str) -> int | None:
         """For now: the underlying's oracle price, else the last trade (risk issue refines)."""
