@@ -154,7 +154,7 @@ def convert(object_bytes: bytes) -> bytes:
                 raise ConversionError(f"R_BPF_64_ABS64 at {obj.sections[section_index].name}+{relocation.offset:#x} is out of bounds")
             (addend,) = struct.unpack_from("<Q", plan.rodata, position)
             target = address_of(relocation, addend)
-            if not 0 <= target < 1 << 32:
+            if not 0 <= PROGRAM_START + target < 1 << 64:
                 raise ConversionError(f"R_BPF_64_ABS64 at {obj.sections[section_index].name}+{relocation.offset:#x} points outside the image")
             struct.pack_into("<Q", plan.rodata, position, PROGRAM_START + target)
     return write_shared_object(image)
