@@ -9,7 +9,17 @@ import tempfile
 import uuid
 from pathlib import Path
 
+import os
+
 import pytest
+from hypothesis import HealthCheck, settings
+
+# CI runs the same examples every time (a red CI must be reproducible on a laptop with CI=true);
+# development runs explore new examples. Timing-based health checks are noise on 2 busy cores.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 from deploy.local.nats import NatsServer
 from deploy.local.postgres import FAST_UNSAFE_SETTINGS, Postgres
