@@ -27,10 +27,11 @@ PRICES = st.integers(90, 110).map(lambda p: p * PRICE)
 SIZES = st.integers(1, 300).map(lambda n: n * 10_000_000)
 
 place = st.fixed_dictionaries({
-    "use_case": st.just("place_order"), "owner": st.sampled_from(TRADERS), "sub_account": st.just(0),
+    "use_case": st.just("place_order"), "owner": st.sampled_from(TRADERS), "sub_account": st.sampled_from([0, 0, 0, 1]),
     "market": st.just("SOL-PERP"), "side": st.sampled_from(["buy", "sell"]), "size": SIZES, "price": PRICES,
     "order_type": st.sampled_from(["limit", "limit", "market"]),
-    "time_in_force": st.sampled_from(["gtc", "gtc", "ioc", "fok"]),
+    "time_in_force": st.sampled_from(["gtc", "gtc", "ioc", "fok", "gtt"]),
+    "ttl": st.integers(1, 30),
     "post_only": st.sampled_from(["off", "off", "off", "reject", "slide"]),
 }).map(lambda order: order | {"post_only": "off"} if order["order_type"] == "market" else order)
 place = st.tuples(place, st.fixed_dictionaries({
@@ -51,11 +52,19 @@ transfer = st.fixed_dictionaries({
     "use_case": st.just("transfer"), "owner": st.sampled_from(TRADERS), "from_sub_account": st.integers(0, 1),
     "to_sub_account": st.integers(0, 1), "asset": st.just("USDC"), "amount": st.integers(1, 5_000).map(lambda n: n * USDC),
 })
+pick_order = {"owner": st.sampled_from(TRADERS), "sub_account": st.just(0), "market": st.just("SOL-PERP"), "pick": st.integers(0, 5)}
+modify = st.fixed_dictionaries({"use_case": st.just("modify_order"), "new_price": PRICES, "new_size": SIZES, **pick_order})
+cancel = st.fixed_dictionaries({"use_case": st.just("cancel_order"), **pick_order})
+sweep = st.fixed_dictionaries({"use_case": st.just("expire"), "jump": st.integers(0, 20)})
+dead_man = st.fixed_dictionaries({"use_case": st.just("set_dead_man_switch"), "owner": st.sampled_from(TRADERS), "ttl": st.integers(1, 30)})
 COMMANDS = st.lists(
-    st.one_of(place, place, place, place, place, place, place, place, cancel_all, price_move, deposit, withdraw, transfer),
+    st.one_of(
+        place, place, place, place, place, place, place, place, modify, cancel, cancel_all, sweep, dead_man,
+        price_move, deposit, withdraw, transfer,
+    ),
     min_size=5, max_size=40,
 )
-PROPERTY_SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY_SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def start(app: Application | None = None) -> tuple[Exchange, Commands]:
@@ -80,8 +89,22 @@ def run(exchange: Exchange, commands: Commands, command: dict) -> bool:
     """Apply one generated command; True when accepted."""
     arguments = dict(command)
     use_case = arguments.pop("use_case")
+    at, seq = commands.next()
+    # Relative fields become absolute against the command time and the live state.
+    if "jump" in arguments:
+        commands.at += arguments.pop("jump") * commands.step
+        at = commands.at
+    ttl = arguments.pop("ttl", None)
+    if use_case == "set_dead_man_switch":
+        arguments["fires_at"] = at + ttl * commands.step
+    elif use_case == "place_order" and arguments["time_in_force"] == "gtt":
+        arguments["expires_at"] = at + ttl * commands.step
+    if "pick" in arguments:
+        live = exchange.open_orders(arguments["owner"], 0)
+        pick = arguments.pop("pick")
+        arguments["order_id"] = live[pick % len(live)].order_id if live else 0
     try:
-        getattr(exchange, use_case)(*commands.next(), **arguments)
+        getattr(exchange, use_case)(at, seq, **arguments)
         return True
     except Rejected:
         return False
@@ -127,25 +150,30 @@ def check_reduce_only_orders_fit(exchange: Exchange) -> None:
                 assert sum(o.size for o in orders) <= abs(base)
 
 
+def _base(exchange: Exchange, owner: str, sub_account: int) -> int:
+    sub = exchange.accounts[owner].sub(sub_account)
+    return sub.position("SOL-PERP").base if sub else 0
+
+
 @PROPERTY_SETTINGS
 @given(COMMANDS)
 def test_laws_hold_after_every_command(command_list):
     exchange, commands = start()
     for command in command_list:
-        taker = command.get("owner")
-        before = exchange.margin(taker, 0) if command["use_case"] == "place_order" else None
-        base_before = exchange.accounts[taker].sub(0).position("SOL-PERP").base if before else 0
+        taker, sub = command.get("owner"), command.get("sub_account", 0)
+        before = exchange.margin(taker, sub) if command["use_case"] == "place_order" else None
+        base_before = _base(exchange, taker, sub) if before else 0
         accepted = run(exchange, commands, command)
         _save(exchange)
         check_money_conserved(exchange)
         check_book_not_crossed(exchange)
         check_reduce_only_orders_fit(exchange)
         if accepted and before is not None:
-            after = exchange.margin(taker, 0)
+            after = exchange.margin(taker, sub)
             if after.initial_requirement > before.initial_requirement and not command["reduce_only"]:
                 assert after.free_collateral >= 0, (command, before, after)
             if command["reduce_only"]:
-                assert abs(exchange.accounts[taker].sub(0).position("SOL-PERP").base) <= abs(base_before)
+                assert abs(_base(exchange, taker, sub)) <= abs(base_before)
 
 
 @PROPERTY_SETTINGS
