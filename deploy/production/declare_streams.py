@@ -1,0 +1,56 @@
+"""`python -m deploy.production.declare_streams`: create our streams on a cluster, replicated, once.
+
+Reads ``QD_NATS_URL`` (every node, comma-separated) and ``QD_STREAM_REPLICAS`` (default 3), and
+declares bus.streams' streams and the engine consumer with that many replicas before any service
+starts. The services' own start-up declaration (``bus.streams.declare``) then finds them in place
+and leaves the replica count alone (it compares every other field). Exits non-zero on failure so
+the compose file's ``service_completed_successfully`` holds the services back.
+
+Known limit: until bus.streams takes a ``replicas`` argument, this job is what makes streams R3.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+
+import nats
+
+from bus import streams
+from deploy.settings import StreamsSettings, load_settings
+from observability.logs import configure_logging
+
+log = logging.getLogger("deploy.streams")
+
+
+def replicated(configs, replicas: int) -> tuple:
+    """`configs` (stream or consumer configs) with `replicas` replicas each."""
+    return tuple(dataclasses.replace(config, num_replicas=replicas) for config in configs)
+
+
+async def declare_replicated(servers: list[str], replicas: int) -> None:
+    """Declare the streams and consumers of bus.streams with `replicas` replicas."""
+    connection = await nats.connect(servers, connect_timeout=5, max_reconnect_attempts=30)
+    try:
+        consumers = tuple((stream, dataclasses.replace(config, num_replicas=replicas))
+                          for stream, config in streams.CONSUMERS)
+        await streams.declare(connection.jetstream(), replicated(streams.STREAMS, replicas), consumers)
+        js = connection.jetstream()
+        for config in replicated(streams.STREAMS, replicas):
+            info = await js.stream_info(config.name)
+            if info.config.num_replicas != replicas:  # declared earlier with another count
+                info = await js.update_stream(config)
+            log.warning("stream %s: %d replicas", config.name, info.config.num_replicas)
+    finally:
+        await connection.close()
+
+
+def main() -> None:
+    settings = load_settings(StreamsSettings)
+    configure_logging("streams", settings.log_level)
+    asyncio.run(declare_replicated(settings.nats_servers, settings.stream_replicas))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""`python -m deploy.production.launch <service>`: validate the environment, then run the service.
+
+The production containers are configured by environment variables only. Until every service
+reads ``deploy.settings`` itself, this launcher is the bridge: it loads the service's settings
+class (exiting with every misconfigured ``QD_*`` variable named), turns them into the command-line
+flags the service's real entry point takes today, and ``exec``s ``python -m <module> ...`` in its
+place (same PID, signals go straight to the service).
+
+Once a service builds its own settings, its entry here becomes ``(module, no flags)`` and the
+compose command can call ``python -m <module>`` directly.
+
+Known limits: the relay, projectors and read API take ``--pg`` on the command line, so the DSN is
+visible in the container's process list (the engine reads ``QD_PG_DSN`` from the environment and
+gets no flag); and services take ONE NATS URL, so only the first of ``QD_NATS_URL`` is passed
+(nats-py learns the other nodes from the server once connected, so reconnection still fails over).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from deploy import settings as s
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A service's real module and how its settings become its flags."""
+
+    module: str
+    settings: type[s.ServiceSettings]
+    flags: Callable[[s.ServiceSettings], list[str]]
+
+
+def _engine(c: s.EngineSettings) -> list[str]:
+    flags = ["--nats", c.nats_servers[0], "--batch-size", str(c.engine_batch_size),
+             "--log-level", c.log_level]
+    flags += [f for key in c.admin_pubkey for f in ("--admin", key)]
+    flags += [f for key in c.deposit_pubkey for f in ("--deposit-watcher", key)]
+    return flags  # --pg: the engine reads QD_PG_DSN itself
+
+
+def _relay(c: s.RelaySettings) -> list[str]:
+    return ["--nats", c.nats_servers[0], "--pg", c.pg_dsn.get_secret_value(),
+            "--window", str(c.relay_window)]
+
+
+def _projector(c: s.ProjectorSettings) -> list[str]:
+    return [c.projector, "--nats", c.nats_servers[0], "--pg", c.pg_dsn.get_secret_value(),
+            "--batch", str(c.projector_batch)]
+
+
+def _read_api(c: s.ReadApiSettings) -> list[str]:
+    # QD_READ_API_TOKEN_SECRET is read by read_api from the environment it inherits.
+    return ["--pg", c.pg_dsn.get_secret_value(), "--host", c.read_api_host,
+            "--port", str(c.read_api_port), "--pool", str(c.read_api_pool),
+            "--anonymous-rate", str(c.read_api_anonymous_rate)]
+
+
+def _none(_: s.ServiceSettings) -> list[str]:
+    return []
+
+
+ENTRIES: dict[str, Entry] = {
+    "streams": Entry("deploy.production.declare_streams", s.StreamsSettings, _none),
+    "engine": Entry("bus.engine", s.EngineSettings, _engine),
+    "relay": Entry("bus.relay", s.RelaySettings, _relay),
+    "projector": Entry("projections.run", s.ProjectorSettings, _projector),
+    "read-api": Entry("read_api", s.ReadApiSettings, _read_api),
+    # Not in the repository yet: their owners are to read deploy.settings themselves.
+    "settler": Entry("onchain.settler", s.SettlerSettings, _none),
+    "deposit-watcher": Entry("onchain.deposit_watcher", s.DepositWatcherSettings, _none),
+    "price-feed": Entry("risk.feed", s.PriceFeedSettings, _none),
+}
+
+
+def command_for(service: str, environ: dict[str, str] | None = None) -> list[str]:
+    """The validated `python -m <module> <flags>` argv of `service` in this environment."""
+    entry = ENTRIES[service]
+    configured = s.load_settings(entry.settings, environ)
+    return [sys.executable, "-m", entry.module, *entry.flags(configured)]
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) != 1 or argv[0] not in ENTRIES:
+        sys.exit(f"usage: python -m deploy.production.launch {{{'|'.join(ENTRIES)}}}")
+    command = command_for(argv[0])
+    os.execv(command[0], command)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,276 @@
+"""Start-up settings of every service, from environment variables only, validated with clear errors.
+
+One pydantic-settings class per service; a field ``x`` is read from ``QD_X`` (case-insensitive).
+A service builds its settings once in its bootstrap::
+
+    settings = load_settings(EngineSettings)        # exits with every problem listed, by variable
+
+Shared variables (the same meaning everywhere):
+
+    QD_NATS_URL     one or more NATS URLs, comma-separated (every node of a cluster, so the
+                    first connection survives any one node being down); nats:// or tls://
+    QD_PG_DSN       a PostgreSQL conninfo or URL (secret: it may hold a password)
+    QD_LOG_LEVEL    DEBUG | INFO | WARNING | ERROR (default INFO)
+    QD_METRICS_PORT the /metrics, /healthz, /readyz port of observability.health (default 9100)
+
+Secrets (``QD_PG_DSN``, ``QD_READ_API_TOKEN_SECRET``) are ``SecretStr``: never printed, never in
+a repr or an error. Key material is passed as a *file path* (``*_KEYPAIR_FILE``: a mounted secret),
+never as a value in the environment.
+
+Settings of services that do not exist yet (settler, deposit watcher, price feed) are this
+module's proposal for their owners; ``deploy/production`` already configures them this way.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Literal, TypeVar
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PREFIX = "QD_"
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+Port = Annotated[int, Field(ge=1, le=65535)]
+CommaList = Annotated[list[str], NoDecode]
+
+
+def _split_commas(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+def _check_pubkey(value: str) -> str:
+    from solders.pubkey import Pubkey
+
+    try:
+        Pubkey.from_string(value)
+    except ValueError as error:
+        raise ValueError(f"{value!r} is not a base58 ed25519 public key") from error
+    return value
+
+
+class ServiceSettings(BaseSettings):
+    """What every service reads."""
+
+    model_config = SettingsConfigDict(env_prefix=PREFIX, case_sensitive=False, extra="ignore",
+                                      frozen=True)
+
+    log_level: LogLevel = "INFO"
+    metrics_port: Port = 9100
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+
+class NatsClientSettings(ServiceSettings):
+    nats_url: CommaList = Field(default_factory=lambda: ["nats://127.0.0.1:4222"], min_length=1)
+
+    @field_validator("nats_url", mode="before")
+    @classmethod
+    def _split_urls(cls, value: object) -> object:
+        return _split_commas(value)
+
+    @field_validator("nats_url")
+    @classmethod
+    def _check_urls(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            if not url.startswith(("nats://", "tls://")):
+                raise ValueError(f"{url!r} is not a nats:// or tls:// URL")
+        return urls
+
+    @property
+    def nats_servers(self) -> list[str]:
+        """The list to pass to ``nats.connect(servers=...)`` (it does not split a comma string)."""
+        return list(self.nats_url)
+
+
+class StoreSettings(ServiceSettings):
+    pg_dsn: SecretStr
+
+    @field_validator("pg_dsn")
+    @classmethod
+    def _check_dsn(cls, dsn: SecretStr) -> SecretStr:
+        from psycopg.conninfo import conninfo_to_dict
+
+        try:
+            conninfo_to_dict(dsn.get_secret_value())
+        except Exception:  # noqa: BLE001 - psycopg's message would echo the secret
+            raise ValueError("not a PostgreSQL conninfo string or postgresql:// URL") from None
+        return dsn
+
+
+class EngineSettings(NatsClientSettings, StoreSettings):
+    """``python -m bus.engine``: the one writer (and its standby)."""
+
+    admin_pubkey: CommaList = Field(default_factory=list)
+    deposit_pubkey: CommaList = Field(default_factory=list)
+    engine_batch_size: Annotated[int, Field(ge=1, le=5000)] = 1000  # < the consumer's max ack pending
+    stream_replicas: Literal[1, 3, 5] = 1
+
+    @field_validator("admin_pubkey", "deposit_pubkey", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        return _split_commas(value)
+
+    @field_validator("admin_pubkey", "deposit_pubkey")
+    @classmethod
+    def _check_keys(cls, keys: list[str]) -> list[str]:
+        return [_check_pubkey(key) for key in keys]
+
+
+class StreamsSettings(NatsClientSettings):
+    """``python -m deploy.production.declare_streams``: declare the streams once, replicated."""
+
+    stream_replicas: Literal[1, 3, 5] = 3
+
+
+class RelaySettings(NatsClientSettings, StoreSettings):
+    """``python -m bus.relay``: store -> events stream, exactly once."""
+
+    relay_window: Annotated[int, Field(ge=1, le=10_000)] = 1000
+    stream_replicas: Literal[1, 3, 5] = 1
+
+
+class ProjectorSettings(NatsClientSettings, StoreSettings):
+    """``python -m projections.run <name>``: one read model's projector."""
+
+    projector: str
+    projector_batch: Annotated[int, Field(ge=1, le=50_000)] = 2000
+
+    @field_validator("projector")
+    @classmethod
+    def _known_projector(cls, name: str) -> str:
+        from projections.registry import REGISTRY
+
+        if name not in REGISTRY:
+            raise ValueError(f"unknown projector {name!r}; known: {', '.join(sorted(REGISTRY))}")
+        return name
+
+
+class ReadApiSettings(StoreSettings):
+    """``python -m read_api``: the HTTP read API."""
+
+    read_api_host: str = "0.0.0.0"
+    read_api_port: Port = 8080
+    read_api_pool: Annotated[int, Field(ge=1, le=200)] = 8
+    read_api_anonymous_rate: Annotated[float, Field(gt=0)] = 50.0
+    read_api_token_secret: SecretStr
+
+    @field_validator("read_api_token_secret")
+    @classmethod
+    def _long_enough(cls, secret: SecretStr) -> SecretStr:
+        if len(secret.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters (it signs session tokens)")
+        return secret
+
+
+class ChainSettings(ServiceSettings):
+    solana_rpc_urls: CommaList = Field(min_length=1)
+    program_id: str
+
+    @field_validator("solana_rpc_urls", mode="before")
+    @classmethod
+    def _split_rpc(cls, value: object) -> object:
+        return _split_commas(value)
+
+    @field_validator("solana_rpc_urls")
+    @classmethod
+    def _check_rpc(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"{url!r} is not an http(s) JSON-RPC URL")
+        return urls
+
+    @field_validator("program_id")
+    @classmethod
+    def _check_program(cls, value: str) -> str:
+        return _check_pubkey(value)
+
+
+def _existing_file(path: Path) -> Path:
+    if not path.is_file():
+        raise ValueError(f"no such file {str(path)!r} (mount the secret there)")
+    return path
+
+
+class SettlerSettings(ChainSettings, NatsClientSettings, StoreSettings):
+    """The settler (proposed ``python -m onchain.settler``): settlement batches on chain."""
+
+    settler_keypair_file: Path
+
+    _keyfile = field_validator("settler_keypair_file")(lambda cls, path: _existing_file(path))
+
+
+class DepositWatcherSettings(ChainSettings, NatsClientSettings):
+    """The deposit watcher (proposed ``python -m onchain.deposit_watcher``): deposits -> commands."""
+
+    deposit_keypair_file: Path
+
+    _keyfile = field_validator("deposit_keypair_file")(lambda cls, path: _existing_file(path))
+
+
+class PriceFeedSettings(NatsClientSettings):
+    """The price feed (proposed ``python -m risk.feed``): oracle prices -> SetOraclePrice commands."""
+
+    price_source: Literal["synthetic", "pyth"] = "synthetic"
+    price_feed_keypair_file: Path
+
+    _keyfile = field_validator("price_feed_keypair_file")(lambda cls, path: _existing_file(path))
+
+
+SETTINGS_BY_SERVICE: dict[str, type[ServiceSettings]] = {
+    "streams": StreamsSettings,
+    "engine": EngineSettings,
+    "relay": RelaySettings,
+    "projector": ProjectorSettings,
+    "read-api": ReadApiSettings,
+    "settler": SettlerSettings,
+    "deposit-watcher": DepositWatcherSettings,
+    "price-feed": PriceFeedSettings,
+}
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+class SettingsError(SystemExit):
+    """The environment does not configure the service; the message names every variable at fault."""
+
+
+def variable_names(settings_class: type[ServiceSettings]) -> dict[str, bool]:
+    """{QD_VARIABLE: required} for every field of `settings_class`."""
+    return {PREFIX + name.upper(): field.is_required()
+            for name, field in settings_class.model_fields.items()}
+
+
+def explain(error: ValidationError, settings_class: type[ServiceSettings]) -> str:
+    """One line per problem, by environment variable; never echoes a value."""
+    lines = [f"{settings_class.__name__}: the environment does not configure this service:"]
+    for problem in error.errors():
+        field = str(problem["loc"][0]) if problem["loc"] else "?"
+        message = "is required but not set" if problem["type"] == "missing" else problem["msg"]
+        lines.append(f"  {PREFIX}{field.upper()}: {message}")
+    return "\n".join(lines)
+
+
+def load_settings(settings_class: type[S], environ: dict[str, str] | None = None) -> S:
+    """Build `settings_class` from the environment (or `environ`); exit with a clear message if wrong."""
+    try:
+        if environ is None:
+            return settings_class()
+        return settings_class(**{name[len(PREFIX):].lower(): value for name, value in environ.items()
+                                 if name.upper().startswith(PREFIX)
+                                 and name[len(PREFIX):].lower() in settings_class.model_fields})
+    except ValidationError as error:
+        raise SettingsError(explain(error, settings_class)) from None
+
+
+if __name__ == "__main__":  # python -m deploy.settings <service>: check this environment
+    service = sys.argv[1] if len(sys.argv) > 1 else ""
+    if service not in SETTINGS_BY_SERVICE:
+        sys.exit(f"usage: python -m deploy.settings {{{'|'.join(SETTINGS_BY_SERVICE)}}}")
+    print(load_settings(SETTINGS_BY_SERVICE[service]))
