@@ -85,3 +85,21 @@ def test_margin_tiers_raise_the_requirement_of_large_positions(exchange, command
     assert exchange.margin(BOB, 0).initial_requirement == 500 * USDC
     exchange.place_order(*commands.next(), owner=BOB, sub_account=0, market=SOL, side="buy", size=ONE, price=90 * PRICE)
     assert exchange.margin(BOB, 0).initial_requirement == 2_020 * USDC
+
+
+def test_cross_margin_counts_every_market_of_the_sub_account(exchange, commands):
+    # A second market: BTC-PERP at $50,000.
+    exchange.create_market(*commands.next(), **(SOL_MARKET | {"symbol": "BTC-PERP", "base_asset": "BTC", "tick_size": 100_000}))
+    exchange.set_oracle_price(*commands.next(), symbol="BTC", price=50_000 * PRICE)
+    # Bob uses most of his margin on SOL: 1,800 SOL long at $100 ($9,000 of $10,000 initial margin).
+    exchange.place_order(*commands.next(), owner=ALICE, sub_account=0, market=SOL, side="sell", size=1_800 * ONE, price=100 * PRICE)
+    exchange.place_order(*commands.next(), owner=BOB, sub_account=0, market=SOL, side="buy", size=1_800 * ONE, price=100 * PRICE)
+    # A 1 BTC bid ($2,500 margin) does not fit any more...
+    with pytest.raises(Rejected) as rejected:
+        exchange.place_order(*commands.next(), owner=BOB, sub_account=0, market="BTC-PERP", side="buy", size=ONE, price=50_000 * PRICE)
+    assert rejected.value.reason is RejectReason.INSUFFICIENT_MARGIN
+    # ...until SOL's rise to $102 adds $3,600 of unrealized profit to his equity.
+    exchange.set_oracle_price(*commands.next(), symbol="SOL", price=102 * PRICE)
+    exchange.place_order(*commands.next(), owner=BOB, sub_account=0, market="BTC-PERP", side="buy", size=ONE, price=50_000 * PRICE)
+    summary = exchange.margin(BOB, 0)
+    assert summary.free_collateral >= 0 and summary.initial_requirement == 9_180 * USDC + 2_500 * USDC
