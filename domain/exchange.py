@@ -46,16 +46,17 @@ from .market import Market
 from .market_params import MarketParams, MarketStatus, check_market_params
 from .numbers import MAX_AMOUNT, MAX_PRICE
 from .oracle import InsuranceFund, Oracle
-from .order_use_cases import ExpirySweep, OrderOutcome, OrderUseCases
+from .order_use_cases import OrderOutcome, OrderUseCases
 from .rejections import RejectReason, Rejected
 from .state_hash import state_hash
+from .time_use_cases import ExpirySweep, TimeUseCases
 
 _COLLATERAL_SYMBOLS = frozenset(a.value for a in Asset)
 
 __all__ = ["Exchange", "ExpirySweep", "OrderOutcome", "Rejected", "RejectReason"]
 
 
-class Exchange(AccountUseCases, OrderUseCases):
+class Exchange(AccountUseCases, OrderUseCases, TimeUseCases):
     """All of the exchange's aggregates, in memory, and the use cases over them."""
 
     def __init__(self) -> None:

@@ -1,0 +1,76 @@
+"""Conversions between the Market's JSON-safe event payloads and the book's values.
+
+Payloads are plain dicts (ints, strs, bools, None) so events round-trip exactly; the book takes
+and returns frozen dataclasses and StrEnums.
+"""
+
+from typing import Any
+
+from .book import (
+    CancelReason,
+    NewOrder,
+    OrderType,
+    PostOnly,
+    SelfTradePrevention,
+    Side,
+    TimeInForce,
+    TriggerKind,
+    TriggerOrder,
+)
+
+BOOK_CANCEL_REASONS = {r.value: r for r in CancelReason}
+
+
+def new_order_from(order: dict) -> NewOrder:
+    """The book's order from an `OrderPlaced` order payload."""
+    return NewOrder(
+        order_id=order["order_id"],
+        account=order["account"],
+        side=Side(order["side"]),
+        price=order["price"],
+        size=order["size"],
+        order_type=OrderType(order["order_type"]),
+        time_in_force=TimeInForce(order["time_in_force"]),
+        post_only=PostOnly(order["post_only"]),
+        self_trade=SelfTradePrevention(order["self_trade"]),
+        expires_at=order["expires_at"],
+        client_order_id=order["client_order_id"],
+    )
+
+
+def replacement_payload(resting: Any, new_price: int, new_size: int, reduce_only: bool) -> dict:
+    """The order payload of a cancel-replace (same id and attributes, new price and size)."""
+    return {
+        "order_id": resting.order_id, "account": resting.account, "side": str(resting.side),
+        "price": new_price, "size": new_size, "order_type": "limit",
+        "time_in_force": str(resting.time_in_force), "post_only": str(resting.post_only),
+        "self_trade": str(resting.self_trade), "expires_at": resting.expires_at,
+        "client_order_id": resting.client_order_id, "reduce_only": reduce_only,
+    }
+
+
+def resting_payload(resting: Any) -> dict:
+    """A resting order as it leaves the book by cancellation."""
+    return {
+        "order_id": resting.order_id, "account": resting.account, "side": str(resting.side),
+        "price": resting.price, "size": resting.size, "client_order_id": resting.client_order_id,
+    }
+
+
+def cancelled_payload(cancelled: Any) -> dict:
+    """A book `Cancelled` as plain data."""
+    return {
+        "order_id": cancelled.order_id, "account": cancelled.account, "side": str(cancelled.side),
+        "price": cancelled.price, "size": cancelled.size, "client_order_id": cancelled.client_order_id,
+    }
+
+
+def trigger_order_from(trigger: dict) -> Any:
+    """The book's TriggerOrder from a `TriggerOrderPlaced` payload."""
+    return TriggerOrder(
+        trigger_id=trigger["order_id"], account=trigger["account"], side=Side(trigger["side"]),
+        size=trigger["size"], kind=TriggerKind(trigger["kind"]), trigger_price=trigger["trigger_price"],
+        limit_price=trigger["limit_price"], trail_amount=trigger["trail_amount"],
+        trail_bps=trigger["trail_bps"], reduce_only=trigger["reduce_only"],
+        client_order_id=trigger["client_order_id"],
+    )
