@@ -62,7 +62,7 @@ class Relay:
         connection: Client,
         source: StoreSource,
         *,
-        window: int = 1000,
+        window: int = 2000,
         ack_timeout: float = 5.0,
         poll_interval: float = 0.25,
     ) -> None:
@@ -249,7 +249,7 @@ def _parse_args(argv: Any = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bus.relay", description=__doc__.splitlines()[0])
     parser.add_argument("--nats", default="nats://127.0.0.1:4222", help="NATS server URL")
     parser.add_argument("--pg", required=True, help="PostgreSQL conninfo of the event store")
-    parser.add_argument("--window", type=int, default=1000, help="messages per publish window")
+    parser.add_argument("--window", type=int, default=2000, help="messages per publish window")
     return parser.parse_args(argv)
 
 

@@ -13,6 +13,7 @@ same on every run, which exactly-once publishing relies on.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -46,10 +47,12 @@ class StoreSource:
         self.owner = owner  # whatever must stay alive for the recorder to work
         self.recorder = recorder
         self.mapper = mapper
+        # eventsourcing's JSON format (also written by the engine's msgspec transcoder).
         self._plain_json = (
-            type(mapper.transcoder) is JSONTranscoder and not mapper.cipher and not mapper.compressor
+            isinstance(mapper.transcoder, JSONTranscoder) and not mapper.cipher and not mapper.compressor
         )
         self._keys: dict[str, str] = {}  # aggregate id -> subject key
+        self._subjects: dict[tuple[str, str, str], str] = {}
 
     def read(self, after: int, limit: int) -> list[Outgoing]:
         """The next ``limit`` stored events after log position ``after`` (blocking I/O)."""
@@ -80,7 +83,16 @@ class StoreSource:
             seq=_int(state.get("seq")),
             payload=wire.raw_payload(payload),
         )
-        return Outgoing(notification.id, subjects.event(scope, key, event_type), wire.encode(message))
+        return Outgoing(notification.id, self._subject(scope, key, event_type), wire.encode(message))
+
+    def _subject(self, scope: str, key: str, event_type: str) -> str:
+        route = (scope, key, event_type)
+        subject = self._subjects.get(route)
+        if subject is None:
+            if len(self._subjects) >= _MAX_CACHED_KEYS:
+                self._subjects.clear()
+            subject = self._subjects[route] = subjects.event(scope, key, event_type)
+        return subject
 
     def _decode_state(self, stored: bytes) -> dict[str, Any]:
         if self._plain_json:
@@ -116,6 +128,7 @@ class StoreSource:
         return _first_attribute(self._decode_state(stored[0].state), attributes) or subjects.NO_KEY
 
 
+@functools.lru_cache(maxsize=4096)
 def split_topic(topic: str) -> tuple[str, str]:
     """``domain.account:Account.Deposited`` -> (``Account``, ``Deposited``)."""
     module, _, qualname = topic.partition(":")
