@@ -56,11 +56,12 @@ pick_order = {"owner": st.sampled_from(TRADERS), "sub_account": st.just(0), "mar
 modify = st.fixed_dictionaries({"use_case": st.just("modify_order"), "new_price": PRICES, "new_size": SIZES, **pick_order})
 cancel = st.fixed_dictionaries({"use_case": st.just("cancel_order"), **pick_order})
 sweep = st.fixed_dictionaries({"use_case": st.just("expire"), "jump": st.integers(0, 20)})
+insurance = st.fixed_dictionaries({"use_case": st.just("fund_insurance"), "amount": st.integers(1, 10**9)})
 dead_man = st.fixed_dictionaries({"use_case": st.just("set_dead_man_switch"), "owner": st.sampled_from(TRADERS), "ttl": st.integers(1, 30)})
 COMMANDS = st.lists(
     st.one_of(
         place, place, place, place, place, place, place, place, modify, cancel, cancel_all, sweep, dead_man,
-        price_move, deposit, withdraw, transfer,
+        price_move, deposit, withdraw, transfer, insurance,
     ),
     min_size=5, max_size=40,
 )
