@@ -34,6 +34,7 @@ PREFIX = "QD_"
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 Port = Annotated[int, Field(ge=1, le=65535)]
 CommaList = Annotated[list[str], NoDecode]
+Replicas = Annotated[int, Field(ge=1, le=5, multiple_of=1)]  # JetStream wants an odd count: 1, 3, 5
 
 
 def _split_commas(value: object) -> object:
@@ -52,6 +53,12 @@ def _check_pubkey(value: str) -> str:
     return value
 
 
+def _odd(replicas: int) -> int:
+    if replicas % 2 == 0:
+        raise ValueError("must be odd (1, 3 or 5): a raft group needs a majority")
+    return replicas
+
+
 class ServiceSettings(BaseSettings):
     """What every service reads."""
 
@@ -65,6 +72,11 @@ class ServiceSettings(BaseSettings):
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("stream_replicas", check_fields=False)
+    @classmethod
+    def _odd_replicas(cls, replicas: int) -> int:
+        return _odd(replicas)
 
 
 class NatsClientSettings(ServiceSettings):
@@ -110,7 +122,7 @@ class EngineSettings(NatsClientSettings, StoreSettings):
     admin_pubkey: CommaList = Field(default_factory=list)
     deposit_pubkey: CommaList = Field(default_factory=list)
     engine_batch_size: Annotated[int, Field(ge=1, le=5000)] = 1000  # < the consumer's max ack pending
-    stream_replicas: Literal[1, 3, 5] = 1
+    stream_replicas: Replicas = 1
 
     @field_validator("admin_pubkey", "deposit_pubkey", mode="before")
     @classmethod
@@ -126,14 +138,14 @@ class EngineSettings(NatsClientSettings, StoreSettings):
 class StreamsSettings(NatsClientSettings):
     """``python -m deploy.production.declare_streams``: declare the streams once, replicated."""
 
-    stream_replicas: Literal[1, 3, 5] = 3
+    stream_replicas: Replicas = 3
 
 
 class RelaySettings(NatsClientSettings, StoreSettings):
     """``python -m bus.relay``: store -> events stream, exactly once."""
 
     relay_window: Annotated[int, Field(ge=1, le=10_000)] = 1000
-    stream_replicas: Literal[1, 3, 5] = 1
+    stream_replicas: Replicas = 1
 
 
 class ProjectorSettings(NatsClientSettings, StoreSettings):
@@ -157,7 +169,8 @@ class ReadApiSettings(StoreSettings):
 
     read_api_host: str = "0.0.0.0"
     read_api_port: Port = 8080
-    read_api_pool: Annotated[int, Field(ge=1, le=200)] = 8
+    read_api_pool: Annotated[int, Field(ge=1, le=200)] = 8  # database connections per process
+    read_api_workers: Annotated[int, Field(ge=1, le=64)] = 1  # uvicorn worker processes
     read_api_anonymous_rate: Annotated[float, Field(gt=0)] = 50.0
     read_api_token_secret: SecretStr
 

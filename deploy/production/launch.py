@@ -56,6 +56,7 @@ def _read_api(c: s.ReadApiSettings) -> list[str]:
     # QD_READ_API_TOKEN_SECRET is read by read_api from the environment it inherits.
     return ["--pg", c.pg_dsn.get_secret_value(), "--host", c.read_api_host,
             "--port", str(c.read_api_port), "--pool", str(c.read_api_pool),
+            "--workers", str(c.read_api_workers),
             "--anonymous-rate", str(c.read_api_anonymous_rate)]
 
 

@@ -1,0 +1,111 @@
+"""Services configured by environment variables only: wrong settings fail at start-up with every
+problem named by its variable, secrets never echoed; the launcher turns settings into the flags
+the services' real entry points accept today."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from deploy.production.launch import ENTRIES, command_for
+from deploy.settings import (
+    SETTINGS_BY_SERVICE, EngineSettings, ProjectorSettings, ReadApiSettings, RelaySettings,
+    SettingsError, StreamsSettings, load_settings, variable_names,
+)
+
+KEY = "11111111111111111111111111111111"
+DSN = "host=db port=5432 dbname=quantdesk user=qd password=hunter2-very-secret"
+SECRET = "s" * 40
+
+
+def test_a_cluster_url_list_and_key_lists_are_split_on_commas():
+    settings = load_settings(EngineSettings, {
+        "QD_PG_DSN": DSN, "QD_NATS_URL": "nats://a:4222, nats://b:4222,nats://c:4222",
+        "QD_ADMIN_PUBKEY": f"{KEY},{KEY}", "QD_LOG_LEVEL": "debug"})
+    assert settings.nats_servers == ["nats://a:4222", "nats://b:4222", "nats://c:4222"]
+    assert settings.admin_pubkey == [KEY, KEY] and settings.log_level == "DEBUG"
+
+
+def test_every_problem_is_named_by_its_variable_and_no_secret_is_echoed():
+    with pytest.raises(SettingsError) as failure:
+        load_settings(EngineSettings, {"QD_NATS_URL": "http://a:4222", "QD_ADMIN_PUBKEY": "not-a-key",
+                                       "QD_ENGINE_BATCH_SIZE": "0", "QD_METRICS_PORT": "70000"})
+    message = str(failure.value)
+    for expected in ("QD_PG_DSN: is required but not set", "QD_NATS_URL:", "'http://a:4222' is not a nats://",
+                     "QD_ADMIN_PUBKEY:", "QD_ENGINE_BATCH_SIZE:", "QD_METRICS_PORT:"):
+        assert expected in message
+    with pytest.raises(SettingsError) as failure:
+        load_settings(ReadApiSettings, {"QD_PG_DSN": "password=hunter2 = = bad", "QD_READ_API_TOKEN_SECRET": "hunter3"})
+    assert "hunter2" not in str(failure.value) and "hunter3" not in str(failure.value)
+    assert "QD_READ_API_TOKEN_SECRET: Value error, must be at least 32 characters" in str(failure.value)
+
+
+def test_secrets_stay_out_of_reprs():
+    settings = load_settings(ReadApiSettings, {"QD_PG_DSN": DSN, "QD_READ_API_TOKEN_SECRET": SECRET})
+    assert "hunter2" not in repr(settings) and SECRET not in repr(settings)
+
+
+def test_replicas_must_be_odd_and_projectors_known():
+    with pytest.raises(SettingsError, match="QD_STREAM_REPLICAS: .*must be odd"):
+        load_settings(StreamsSettings, {"QD_STREAM_REPLICAS": "2"})
+    with pytest.raises(SettingsError, match="QD_PROJECTOR: .*unknown projector 'nope'; known: .*trades"):
+        load_settings(ProjectorSettings, {"QD_PG_DSN": DSN, "QD_PROJECTOR": "nope"})
+
+
+def test_the_real_environment_is_read(monkeypatch):
+    monkeypatch.setenv("QD_PG_DSN", DSN)
+    monkeypatch.setenv("QD_RELAY_WINDOW", "250")
+    assert load_settings(RelaySettings).relay_window == 250
+
+
+def test_every_service_has_settings_and_a_launcher_entry():
+    assert set(ENTRIES) == set(SETTINGS_BY_SERVICE)
+    assert variable_names(EngineSettings)["QD_PG_DSN"] is True
+    assert variable_names(EngineSettings)["QD_NATS_URL"] is False
+
+
+def test_launched_flags_are_the_ones_the_engine_and_relay_accept():
+    import bus.relay
+    from bus.engine import settings_from_arguments
+
+    env = {"QD_PG_DSN": DSN, "QD_NATS_URL": "nats://a:4222,nats://b:4222", "QD_ADMIN_PUBKEY": KEY,
+           "QD_DEPOSIT_PUBKEY": KEY, "QD_ENGINE_BATCH_SIZE": "500"}
+    command = command_for("engine", env)
+    assert command[1:3] == ["-m", "bus.engine"] and DSN not in command
+    parsed = settings_from_arguments([*command[3:], "--pg", DSN])
+    assert parsed.nats_url == "nats://a:4222" and parsed.batch_size == 500
+    assert parsed.operators.admin == frozenset({KEY}) and parsed.operators.deposit_watchers == frozenset({KEY})
+    relay = bus.relay._parse_args(command_for("relay", env)[3:])
+    assert (relay.nats, relay.pg, relay.window) == ("nats://a:4222", DSN, 1000)
+
+
+def test_launched_flags_are_the_ones_the_projector_accepts(monkeypatch):
+    import projections.run
+
+    seen = {}
+
+    async def fake_projector(name, nats_url, dsn, *, batch_size):
+        seen.update(name=name, nats_url=nats_url, dsn=dsn, batch_size=batch_size)
+
+    monkeypatch.setattr(projections.run, "run_projector", fake_projector)
+    command = command_for("projector", {"QD_PG_DSN": DSN, "QD_PROJECTOR": "trades", "QD_PROJECTOR_BATCH": "300"})
+    assert command[1:3] == ["-m", "projections.run"]
+    assert projections.run.main(command[3:]) == 0
+    assert seen == {"name": "trades", "nats_url": "nats://127.0.0.1:4222", "dsn": DSN, "batch_size": 300}
+
+
+def test_launched_flags_are_the_ones_the_read_api_accepts(monkeypatch):
+    read_api_main = pytest.importorskip("read_api.__main__")
+    seen = {}
+    monkeypatch.setattr(read_api_main, "create_app", lambda settings: settings)
+    monkeypatch.setattr(read_api_main.uvicorn, "run", lambda app, **options: seen.update(app=app, **options))
+    monkeypatch.setenv("QD_READ_API_TOKEN_SECRET", SECRET)
+    command = command_for("read-api", {"QD_PG_DSN": DSN, "QD_READ_API_TOKEN_SECRET": SECRET,
+                                       "QD_READ_API_PORT": "8181", "QD_READ_API_WORKERS": "2"})
+    for name in ("QD_READ_API_PG", "QD_READ_API_POOL", "QD_READ_API_ANONYMOUS_RATE"):
+        monkeypatch.delenv(name, raising=False)  # the read API's launcher hands these to its workers
+    read_api_main.main(command[3:])
+    assert seen["port"] == 8181 and seen.get("workers", 2) == 2
+    app = read_api_main.app_from_environment() if seen.get("factory") else seen["app"]
+    assert app.dsn == DSN and app.token_secret == SECRET.encode()
