@@ -27,6 +27,7 @@ from .market_payloads import (
     replacement_payload,
     resting_payload,
     trigger_order_from,
+    trigger_payload,
 )
 from .numbers import fee_amount, notional_floor
 
@@ -157,11 +158,18 @@ class Market(DomainAggregate):
             self.add_trigger(at=at, seq=seq, trigger=trigger, reference_price=reference_price)
         return None if reason is None else str(reason)
 
+    def cancel_triggers(self, at: int, seq: int, trigger_ids: list, reason: str) -> list[dict]:
+        """Remove waiting trigger orders (unknown ids are skipped); one event if any."""
+        waiting = [self.triggers.get(i) for i in trigger_ids]
+        cancelled = [trigger_payload(w) for w in waiting if w is not None]
+        if cancelled:
+            self._record_triggers_cancelled(at=at, seq=seq, reason=reason, cancelled=cancelled)
+        return cancelled
+
     @event("TriggerOrdersCancelled")
-    def cancel_triggers(self, at: int, seq: int, trigger_ids: list, reason: str) -> None:
-        """Remove waiting trigger orders (ids the caller found with `triggers.get`)."""
-        for trigger_id in trigger_ids:
-            self.triggers.cancel(trigger_id)
+    def _record_triggers_cancelled(self, at: int, seq: int, reason: str, cancelled: list) -> None:
+        for trigger in cancelled:
+            self.triggers.cancel(trigger["order_id"])
 
     # ----- queries --------------------------------------------------------------------------
 

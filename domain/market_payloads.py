@@ -74,3 +74,12 @@ def trigger_order_from(trigger: dict) -> Any:
         trail_bps=trigger["trail_bps"], reduce_only=trigger["reduce_only"],
         client_order_id=trigger["client_order_id"],
     )
+
+
+def trigger_payload(waiting: Any) -> dict:
+    """A waiting trigger (book `PendingTrigger`) as it leaves by cancellation."""
+    order = waiting.order
+    return {
+        "order_id": order.trigger_id, "account": order.account, "side": str(order.side), "size": order.size,
+        "kind": str(order.kind), "trigger_price": waiting.trigger_price, "client_order_id": order.client_order_id,
+    }

@@ -54,3 +54,30 @@ def test_hostile_arguments_are_rejected_never_crash(calls):
                 payload = {k: v for k, v in vars(event).items() if k not in OWN_FIELDS}
                 assert is_plain(payload), event
     exchange.state_hash()
+
+
+prices_or_junk = st.one_of(st.none(), st.integers(-5, 200).map(lambda p: p * PRICE), st.integers(-(2**64), 2**64), st.text(max_size=3))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    kind=st.sampled_from(["stop_market", "stop_limit", "take_profit_market", "take_profit_limit", "trailing_stop"]),
+    side=st.sampled_from(["buy", "sell"]), price=prices_or_junk, trigger_price=prices_or_junk,
+    trail_amount=prices_or_junk, trail_bps=st.one_of(st.none(), st.integers(-10, 20_000)),
+    reduce_only=st.booleans(), with_oracle=st.booleans(),
+)
+def test_trigger_orders_are_stored_or_rejected_never_crash(kind, side, price, trigger_price, trail_amount, trail_bps, reduce_only, with_oracle):
+    commands = Commands()
+    exchange = trading_exchange(commands)
+    if not with_oracle:
+        exchange.oracles.clear()  # no mark at all: trailing stops have no reference
+    try:
+        exchange.place_order(
+            *commands.next(), owner=ALICE, sub_account=0, market="SOL-PERP", side=side, size=ONE, order_type=kind,
+            price=price, trigger_price=trigger_price, trail_amount=trail_amount, trail_bps=trail_bps,
+            reduce_only=reduce_only, client_order_id="t",
+        )
+    except Rejected:
+        assert len(exchange.markets["SOL-PERP"].triggers) == 0
+    else:
+        assert len(exchange.markets["SOL-PERP"].triggers) == 1
