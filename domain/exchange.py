@@ -32,8 +32,16 @@ signed the command (verified by the engine); None means the owner.
                  market=None, signer) -> ids; modify_order(owner, sub_account, market, order_id=None,
                  client_order_id=None, new_price, new_size, signer) -> OrderOutcome;
                set_dead_man_switch(owner, fires_at, signer); expire(at, seq) -> ExpirySweep
-  Queries:     market(symbol), account(owner), oracle(symbol), margin(owner, sub_account),
-               open_orders(owner, sub_account), mark_price(symbol)
+  Queries:     market(symbol), account(owner), oracle(symbol), margin(owner, sub_account)
+               -> MarginSummary, open_orders(owner, sub_account), mark_price(symbol),
+               collateral_prices()
+  Risk hooks:  submit_book_order(at, seq, market, order_payload) (fired triggers, liquidation
+               orders); domain.margin functions; Market.triggers (the off-book TriggerBook).
+
+Client order ids are unique among the live orders (resting or waiting) of one sub-account.
+Market orders need `price` as their protective worst price. Prices 1e6, sizes 1e9, amounts in
+the asset's native units (USDC 1e6, SOL 1e9, BTC/ETH 1e8). The use cases live in three mixins
+(`account_use_cases`, `order_use_cases`, `time_use_cases`) so each module stays small.
 """
 
 import heapq
