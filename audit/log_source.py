@@ -11,7 +11,7 @@ from __future__ import annotations
 import queue
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import psycopg
@@ -31,11 +31,21 @@ class StoreLog:
     events_table: str = DEFAULT_EVENTS_TABLE
     schema: str = "public"
 
-    def rows(self, up_to: int | None = None, with_chain: bool = True) -> Iterator[LogRow]:
-        """Every position from genesis to `up_to` (inclusive; None = the end), in order."""
+    def rows(self, up_to: int | None = None, with_chain: bool = True, *,
+             snapshot: str | None = None,
+             on_snapshot: Callable[[str], None] | None = None) -> Iterator[LogRow]:
+        """Every position from genesis to `up_to` (inclusive; None = the end), in order.
+
+        `on_snapshot` receives the id of the transaction snapshot read (pg_export_snapshot),
+        so another reader given it as `snapshot` sees exactly the same rows; when `snapshot`
+        is given, `on_snapshot` is called once it is imported."""
         with psycopg.connect(self.dsn) as conn:
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
             with conn.transaction():
+                if snapshot is not None:
+                    conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
+                if on_snapshot is not None:
+                    on_snapshot(snapshot or conn.execute("SELECT pg_export_snapshot()").fetchone()[0])
                 has_chain = with_chain and self._has_chain(conn)
                 query = self._query(has_chain, up_to)
                 ids: dict[bytes, uuid.UUID] = {}  # few aggregates, many events: build each once

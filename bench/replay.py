@@ -6,7 +6,8 @@ Builds a throwaway PostgreSQL cluster, writes a trading log through the real dom
 (`domain.exchange.Exchange`) and the engine's store (`bus.event_store.ExchangeStore`, chain
 trigger installed), then measures in the same run:
     value  rows read, chain-verified, mapped to domain events and applied, per second
-           (ending with the exchange's state hash)
+           (ending with the exchange's state hash), in one process as `qd audit replay` does;
+           the `--parallel` variant (chain verified by a second process) is also shown
     limit  the same rows read from the same query, neither verified nor applied
 It also reports the chain trigger's cost on inserts: events/s committed with and without it.
 """
@@ -25,6 +26,7 @@ import psycopg
 from audit.chain import install_chain
 from audit.log_source import StoreLog
 from audit.replay import Replay
+from audit.store_replay import replay_store
 from bench.report import emit
 
 _ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
@@ -168,14 +170,20 @@ def measure_replay(dsn: str) -> dict[str, float | str | int]:
     read = sum(1 for _ in log.rows())
     read_seconds, read_cpu = time.perf_counter() - started, time.process_time() - cpu_started
     started, cpu_started = time.perf_counter(), time.process_time()
-    result = Replay().run(log.rows())
+    result = Replay().run(log.rows())  # what `qd audit replay` does by default
     replay_seconds = time.perf_counter() - started
     replay_cpu = time.process_time() - cpu_started
+    started = time.perf_counter()
+    parallel = replay_store(log)  # `--parallel`: the chain verified by a second process
+    parallel_seconds = time.perf_counter() - started
+    if parallel.checkpoints[-1] != result.checkpoints[-1]:
+        raise SystemExit("parallel and sequential replays disagree")
     if not result.ok:
         raise SystemExit(f"replay failed: {result.chain_break or result.failure}")
     return {"events": result.events, "read_rate": read / read_seconds,
             "replay_rate": result.events / replay_seconds, "state_hash": result.checkpoints[-1].state_hash,
-            "replay_cpu_rate": result.events / replay_cpu, "read_cpu_rate": read / read_cpu}
+            "replay_cpu_rate": result.events / replay_cpu, "read_cpu_rate": read / read_cpu,
+            "parallel_rate": parallel.events / parallel_seconds}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -199,12 +207,14 @@ def main(argv: list[str] | None = None) -> None:
         replay = measure_replay(dsn)
         inserts = measure_inserts(postgres, arguments.insert_events)
         print(f"replayed {replay['events']} events: {replay['replay_rate']:.0f}/s "
+              f"(with --parallel {replay['parallel_rate']:.0f}/s) "
               f"(read only {replay['read_rate']:.0f}/s); inserts {inserts['plain']:.0f}/s plain, "
               f"{inserts['chained']:.0f}/s chained", flush=True)
         emit(bench="replay", value=round(replay["replay_rate"]), unit="events/s",
              limit=round(replay["read_rate"]), events=replay["events"],
              state_hash=replay["state_hash"], floor=50_000,
              replay_events_per_cpu_s=round(replay["replay_cpu_rate"]),
+             parallel_verify_events_per_s=round(replay["parallel_rate"]),
              read_events_per_cpu_s=round(replay["read_cpu_rate"]),
              insert_plain_events_per_s=round(inserts["plain"]),
              insert_chained_events_per_s=round(inserts["chained"]),
