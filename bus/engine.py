@@ -26,10 +26,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import multiprocessing
 import os
 import signal
 import time
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import msgspec
@@ -38,7 +40,7 @@ import nats
 from bus import engine_replies, streams, subjects
 from bus.engine_batch import BatchApplier, CommitJob, PoisonCommand, ReceiptCache
 from bus.engine_consumer import position_consumer
-from bus.engine_intake import OperatorKeys, receive
+from bus.engine_intake import OperatorKeys, receive, signature_verdicts
 from bus.event_store import ExchangeStore
 
 log = logging.getLogger("bus.engine")
@@ -52,6 +54,7 @@ class EngineSettings:
     batch_size: int = 1000
     commits_in_flight: int = 2  # batches applied in memory ahead of the one committing
     fetch_timeout: float = 0.5
+    verify_workers: int = 1  # processes checking signatures; 0 = in the event loop's process
     declare_streams: bool = True  # tests that shape the streams themselves turn it off
 
 
@@ -72,6 +75,7 @@ class Engine:
         self.committed_seq = 0
         self.stopping = asyncio.Event()
         self.nc = None
+        self.verifier: ProcessPoolExecutor | None = None
         self.timings: Counter[str] = Counter()  # seconds per stage, for profiling
 
     # --- start-up ----------------------------------------------------------------------------
@@ -84,6 +88,10 @@ class Engine:
         self.js = self.nc.jetstream()
         if self.settings.declare_streams:
             await streams.declare(self.js)
+        if self.settings.verify_workers > 0:
+            self.verifier = ProcessPoolExecutor(
+                self.settings.verify_workers, mp_context=multiprocessing.get_context("spawn")
+            )
         self.store = await asyncio.to_thread(ExchangeStore, self.settings.pg_dsn)
         await self.rebuild()
         self.subscription = await position_consumer(self.js, self.committed_seq)
@@ -107,29 +115,55 @@ class Engine:
 
     # --- the loop ----------------------------------------------------------------------------
     async def run(self) -> None:
-        """Fetch, check, apply, hand over to the committer; until stopped or failed."""
-        committer = asyncio.create_task(self._commit_loop())
+        """Three stages in one event loop, each handing over through a bounded queue:
+        read (fetch + signature checks in a worker process) -> apply -> commit."""
+        verified: asyncio.Queue = asyncio.Queue(2)
+        tasks = [asyncio.create_task(self._read_loop(verified)),
+                 asyncio.create_task(self._commit_loop())]
         try:
             while not self.stopping.is_set():
                 if self.failure is not None:
                     raise RestartEngine() from self.failure
+                if tasks[0].done():  # the read stage died (e.g. its worker process was killed)
+                    raise RestartEngine("read stage stopped") from tasks[0].exception()
                 try:
-                    messages = await self.subscription.fetch(
-                        self.settings.batch_size, timeout=self.settings.fetch_timeout
-                    )
-                except (asyncio.TimeoutError, nats.errors.TimeoutError):
+                    messages, verdicts = await asyncio.wait_for(verified.get(), 0.5)
+                except asyncio.TimeoutError:
                     continue
-                except nats.errors.Error as error:  # reconnecting: try again shortly
-                    log.warning("fetch failed: %r", error)
-                    await asyncio.sleep(0.2)
-                    continue
-                await self._process(messages)
+                await self._process(messages, verdicts)
         finally:
-            committer.cancel()
+            for task in tasks:
+                task.cancel()
 
-    async def _process(self, messages: list) -> None:
+    async def _read_loop(self, verified: asyncio.Queue) -> None:
+        """Fetch batches and verify their signatures off the event loop's process."""
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                messages = await self.subscription.fetch(
+                    self.settings.batch_size, timeout=self.settings.fetch_timeout
+                )
+            except (asyncio.TimeoutError, nats.errors.TimeoutError):
+                continue
+            except nats.errors.Error as error:  # reconnecting: try again shortly
+                log.warning("fetch failed: %r", error)
+                await asyncio.sleep(0.2)
+                continue
+            verdicts = None
+            if self.verifier is not None:
+                verdicts = await loop.run_in_executor(
+                    self.verifier, signature_verdicts, [message.data for message in messages]
+                )
+            await verified.put((messages, verdicts))
+
+    async def _process(self, messages: list, verdicts: list | None) -> None:
         began = time.perf_counter()
-        incomings = [receive(message, self.settings.operators) for message in messages]
+        operators = self.settings.operators
+        if verdicts is None:
+            incomings = [receive(message, operators) for message in messages]
+        else:
+            incomings = [receive(message, operators, verdict)
+                         for message, verdict in zip(messages, verdicts)]
         self.timings["intake"] += time.perf_counter() - began
         if await self._out_of_order(incomings):
             return
@@ -161,11 +195,11 @@ class Engine:
         except nats.js.errors.NotFoundError:
             log.warning("commands %s..%s are gone from the stream; skipping", expected, first_new - 1)
             return False
-        log.warning("out of order: expected seq %s, got %s; re-positioning", expected, first_new)
+        # Let what was applied land, then start again from the store: the restart re-positions
+        # the consumer at the committed position (the read stage may hold later messages).
+        log.warning("out of order: expected seq %s, got %s; restarting", expected, first_new)
         await self.commits.join()
-        await self.subscription.unsubscribe()
-        self.subscription = await position_consumer(self.js, self.applier.applied_seq, force=True)
-        return True
+        raise RestartEngine(f"gap before seq {first_new}")
 
     async def _commit_loop(self) -> None:
         while True:
@@ -227,6 +261,8 @@ class Engine:
                 pass
         if self.store is not None:
             self.store.close()
+        if self.verifier is not None:
+            self.verifier.shutdown(wait=False, cancel_futures=True)
 
 
 RPC_STATE = f"{subjects.ROOT}.rpc.engine.state"
@@ -255,6 +291,7 @@ def settings_from_arguments(argv: list[str] | None = None) -> EngineSettings:
     parser.add_argument("--admin", action="append", default=_keys("QD_ADMIN_PUBKEY"))
     parser.add_argument("--deposit-watcher", action="append", default=_keys("QD_DEPOSIT_PUBKEY"))
     parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--verify-workers", type=int, default=1)
     parser.add_argument("--log-level", default=os.environ.get("QD_LOG_LEVEL", "WARNING"))
     arguments = parser.parse_args(argv)
     if not arguments.pg:
@@ -263,6 +300,7 @@ def settings_from_arguments(argv: list[str] | None = None) -> EngineSettings:
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
     return EngineSettings(
         nats_url=arguments.nats, pg_dsn=arguments.pg, batch_size=arguments.batch_size,
+        verify_workers=arguments.verify_workers,
         operators=OperatorKeys(admin=frozenset(arguments.admin),
                                deposit_watchers=frozenset(arguments.deposit_watcher)),
     )
