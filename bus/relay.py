@@ -1,6 +1,7 @@
 """The relay: publishes every stored event, in log order, to ``QD_EVT`` exactly once.
 
     python -m bus.relay --nats nats://127.0.0.1:4222 --pg "host=127.0.0.1 port=5432 dbname=qd"
+    (or env QD_NATS_URL, QD_PG_DSN)
 
 Exactly once, without a position table of its own:
 
@@ -30,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import time
 from collections import deque
@@ -247,10 +249,15 @@ async def main(nats_url: str, dsn: str, window: int) -> None:
 
 def _parse_args(argv: Any = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bus.relay", description=__doc__.splitlines()[0])
-    parser.add_argument("--nats", default="nats://127.0.0.1:4222", help="NATS server URL")
-    parser.add_argument("--pg", required=True, help="PostgreSQL conninfo of the event store")
+    parser.add_argument("--nats", default=os.environ.get("QD_NATS_URL", "nats://127.0.0.1:4222"),
+                        help="NATS server URL (env QD_NATS_URL)")
+    parser.add_argument("--pg", default=os.environ.get("QD_PG_DSN", ""),
+                        help="PostgreSQL conninfo of the event store (env QD_PG_DSN)")
     parser.add_argument("--window", type=int, default=2000, help="messages per publish window")
-    return parser.parse_args(argv)
+    arguments = parser.parse_args(argv)
+    if not arguments.pg:
+        parser.error("--pg (or QD_PG_DSN) is required")
+    return arguments
 
 
 if __name__ == "__main__":

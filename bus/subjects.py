@@ -49,6 +49,7 @@ EVENTS_ALL = f"{EVENTS_PREFIX}.>"
 
 REPLIES_PREFIX = f"{ROOT}.reply"
 RPC_RECEIPT = f"{ROOT}.rpc.receipt"
+RPC_ENGINE_STATE = f"{ROOT}.rpc.engine.state"
 
 # Aggregate kinds with a dedicated scope name; anything else uses its snake_case class name.
 SCOPE_ACCOUNT = "account"

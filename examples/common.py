@@ -1,17 +1,23 @@
 """What the example bots share: flags, dev keys, market set-up and funding, fill printing.
 
 Dev path for money: deposits are signed by the operator (admin) key, whose keyfile is
-``$QD_ADMIN_KEYFILE`` (default ``.state/keys/admin.json``, created on first use). The engine
-must be started with that key as its admin: ``python -m examples.common admin-pubkey`` prints it.
+``$QD_ADMIN_KEYFILE`` (else ``$QD_STATE_DIR/keys/admin.json``, else ``.state/keys/admin.json``;
+created on first use). The engine must be started with that key as its admin
+(``QD_ADMIN_PUBKEY``): ``python -m examples.common admin-pubkey`` prints it.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import sys
+import time
 from decimal import Decimal
 
+import nats
+
+from bus.subjects import RPC_ENGINE_STATE
 from client import BotClient, load_or_create_keypair, new_keypair, pubkey_of
 from commands import messages
 
@@ -21,8 +27,12 @@ DEFAULT_ADMIN_KEYFILE = ".state/keys/admin.json"
 
 
 def admin_keyfile() -> str:
-    """Where the dev operator key lives."""
-    return os.environ.get("QD_ADMIN_KEYFILE", DEFAULT_ADMIN_KEYFILE)
+    """Where the dev operator key lives: $QD_ADMIN_KEYFILE, else under $QD_STATE_DIR (make run)."""
+    if os.environ.get("QD_ADMIN_KEYFILE"):
+        return os.environ["QD_ADMIN_KEYFILE"]
+    if os.environ.get("QD_STATE_DIR"):
+        return os.path.join(os.environ["QD_STATE_DIR"], "keys", "admin.json")
+    return DEFAULT_ADMIN_KEYFILE
 
 
 def parser(description: str) -> argparse.ArgumentParser:
@@ -37,11 +47,25 @@ def parser(description: str) -> argparse.ArgumentParser:
 
 
 async def connect(options) -> tuple[BotClient, BotClient]:
-    """(bot, operator) clients: the bot's own key and the dev admin key."""
+    """(bot, operator) clients: the bot's own key and the dev admin key, once the engine answers."""
     keypair = load_or_create_keypair(options.keyfile) if options.keyfile else new_keypair()
     bot = await BotClient.connect(options.nats, keypair)
     operator = await BotClient.connect(options.nats, load_or_create_keypair(options.admin_keyfile))
+    await wait_for_engine(bot)
     return bot, operator
+
+
+async def wait_for_engine(bot: BotClient, seconds: float = 120.0) -> None:
+    """Wait until the engine answers its state RPC (it declares the streams at start-up)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            await bot.connection.request(RPC_ENGINE_STATE, b"", timeout=2.0)
+            return
+        except nats.errors.Error:
+            if time.monotonic() > deadline:
+                sys.exit("the engine does not answer: is `python -m bus.engine` running?")
+            await asyncio.sleep(0.5)
 
 
 async def ensure_market(operator: BotClient, market: str, price: int) -> None:

@@ -6,7 +6,10 @@ its own fill on its account subject; a repeated command answers the original out
 
 import asyncio
 import contextlib
+import os
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
 from solders.keypair import Keypair
@@ -17,6 +20,7 @@ from bus.relay import Relay, open_source
 from client import BotClient
 from commands import messages
 
+REPO_ROOT = Path(__file__).resolve().parents[3]
 USDC = 1_000_000
 SOL = 1_000_000_000
 
@@ -138,3 +142,26 @@ async def test_pipelined_submissions_each_get_their_receipt(own_nats_url, connec
             assert sequences == sorted(sequences) and len(set(sequences)) == 200
         finally:
             await bot.close()
+
+
+async def test_the_example_bot_runs_against_the_exchange(own_nats_url, connection, fresh_pg_dsn,
+                                                         tmp_path):
+    # Given the exchange running with the dev admin key the examples use
+    from client import load_or_create_keypair
+
+    keyfile = tmp_path / "admin.json"
+    admin = load_or_create_keypair(keyfile)
+    async with running_exchange(own_nats_url, fresh_pg_dsn, admin, connection):
+        # When the example bot runs
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "examples.bot", "--nats", own_nats_url,
+            cwd=REPO_ROOT, env={**os.environ, "QD_ADMIN_KEYFILE": str(keyfile)},
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        output, _ = await asyncio.wait_for(process.communicate(), 60)
+
+    # Then it opened, funded, placed and cancelled, and exited cleanly
+    text = output.decode()
+    assert process.returncode == 0, text
+    for line in ("open account", "deposit 10000 USDC: ok", "accepted (consistency token",
+                 "cancel rest-"):
+        assert line in text, text
