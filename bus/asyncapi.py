@@ -87,7 +87,7 @@ def document() -> dict[str, Any]:
             "description": (subjects.__doc__ or "").strip(),
         },
         "defaultContentType": "application/json",
-        "servers": {"local": {"host": "127.0.0.1:4222", "protocol": "nats",
+        "servers": {"local": {"host": "127.0.0.1:4222", "pathname": "/", "protocol": "nats",
                               "description": "NATS with JetStream (make run)"}},
         "channels": channels,
         "operations": operations,

@@ -19,6 +19,15 @@ def test_the_committed_document_equals_a_fresh_generation():
         "docs/asyncapi.json is stale: run `python -m bus.asyncapi > docs/asyncapi.json`")
 
 
+def test_the_document_is_valid_asyncapi_3():
+    # FastStream's AsyncAPI 3.0 model parses it: channels, operations, messages, references
+    from faststream.specification.asyncapi.v3_0_0.schema import ApplicationSchema
+
+    schema = ApplicationSchema.model_validate(json.loads(DOCUMENT.read_text()))
+    assert schema.asyncapi == "3.0.0" and "command_place_order" in schema.channels
+    assert "receiveAccountEvents" in schema.operations
+
+
 def validate(instance: object, message: str) -> None:
     """Validate an instance against one message's payload schema, refs resolved in the doc."""
     document = json.loads(asyncapi.render())
