@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 
 import uvicorn
 
@@ -17,15 +18,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--pool", type=int, default=8, help="database connections")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--anonymous-rate", type=float, default=50.0,
                         help="requests/s per IP without sign-in (burst = 2x)")
     args = parser.parse_args(argv)
-    secret = os.environ.get("QD_READ_API_TOKEN_SECRET")
-    settings = Settings(dsn=args.pg, pool_size=args.pool,
-                        **({"token_secret": secret.encode()} if secret else {}))
-    settings.tiers["anonymous"] = RateTier(rate=args.anonymous_rate, burst=int(args.anonymous_rate * 2))
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning",
-                access_log=False)
+    os.environ["QD_READ_API_PG"] = args.pg
+    os.environ["QD_READ_API_POOL"] = str(args.pool)
+    os.environ["QD_READ_API_ANONYMOUS_RATE"] = str(args.anonymous_rate)
+    # Workers must share the token secret so a token from one is valid at the others.
+    os.environ.setdefault("QD_READ_API_TOKEN_SECRET", secrets.token_hex(32))
+    uvicorn.run("read_api.__main__:app_from_environment", factory=True, host=args.host,
+                port=args.port, workers=args.workers, log_level="warning", access_log=False)
+
+
+def app_from_environment():
+    """The app for one uvicorn worker, configured by the launcher's environment."""
+    rate = float(os.environ.get("QD_READ_API_ANONYMOUS_RATE", "50"))
+    settings = Settings(dsn=os.environ["QD_READ_API_PG"], pool_size=int(os.environ.get("QD_READ_API_POOL", "8")),
+                        token_secret=os.environ["QD_READ_API_TOKEN_SECRET"].encode())
+    settings.tiers["anonymous"] = RateTier(rate=rate, burst=int(rate * 2))
+    return create_app(settings)
 
 
 if __name__ == "__main__":

@@ -16,8 +16,8 @@ POSITION_COLUMNS = "account, market, size, entry_notional, entry_price, realized
 
 
 def _page(items: list, limit: int, *key_of) -> Page:
-    cursor = encode_cursor(*(getattr(items[-1], k) for k in key_of)) if len(items) == limit else None
-    return Page(items=items, next_cursor=cursor)
+    cursor = encode_cursor(*(items[-1][k] for k in key_of)) if len(items) == limit else None
+    return Page.model_construct(items=items, next_cursor=cursor)
 
 
 async def account_state(store: ReadStore, account: str, as_of: int | None) -> AccountState:
@@ -41,8 +41,8 @@ async def account_state(store: ReadStore, account: str, as_of: int | None) -> Ac
     if not balances and not positions and as_of is None:
         raise not_found(f"account {account!r}")
     return AccountState(account=account, as_of_position=as_of_position,
-                        balances=[Balance(**b) for b in balances],
-                        positions=[Position(**p) for p in positions])
+                        balances=balances,
+                        positions=positions)
 
 
 async def position_history(store: ReadStore, account: str, market: str | None, limit: int,
@@ -53,7 +53,7 @@ async def position_history(store: ReadStore, account: str, market: str | None, l
         " AND (%s::text IS NULL OR market = %s::text) AND (%s::bigint IS NULL OR position < %s::bigint)"
         " ORDER BY position DESC, market LIMIT %s",
         (account, market, market, key and key[0], key and key[0], limit))
-    return _page([Position(**r) for r in rows], limit, "position")
+    return _page(rows, limit, "position")
 
 
 async def orders(store: ReadStore, account: str, open_only: bool, market: str | None, limit: int,
@@ -65,7 +65,7 @@ async def orders(store: ReadStore, account: str, open_only: bool, market: str | 
         " AND (%s::text IS NULL OR market = %s::text) AND (%s::bigint IS NULL OR position < %s::bigint)"
         " ORDER BY position DESC, order_id LIMIT %s",
         (account, open_only, market, market, key and key[0], key and key[0], limit))
-    return _page([Order(**r) for r in rows], limit, "position")
+    return _page(rows, limit, "position")
 
 
 async def fills(store: ReadStore, account: str, market: str | None, limit: int,
@@ -76,7 +76,7 @@ async def fills(store: ReadStore, account: str, market: str | None, limit: int,
         " AND (%s::bigint IS NULL OR (position, fill_index) < (%s::bigint, %s::int))"
         " ORDER BY position DESC, fill_index DESC LIMIT %s",
         (account, market, market, key and key[0], key and key[0], key and key[1], limit))
-    return _page([Fill(**r) for r in rows], limit, "position", "fill_index")
+    return _page(rows, limit, "position", "fill_index")
 
 
 async def transfers(store: ReadStore, account: str, limit: int, cursor: str | None) -> Page[Transfer]:
@@ -84,7 +84,7 @@ async def transfers(store: ReadStore, account: str, limit: int, cursor: str | No
     rows = await store.all(
         "SELECT * FROM read.transfers WHERE account = %s AND (%s::bigint IS NULL OR position < %s::bigint)"
         " ORDER BY position DESC, kind LIMIT %s", (account, key and key[0], key and key[0], limit))
-    return _page([Transfer(**r) for r in rows], limit, "position")
+    return _page(rows, limit, "position")
 
 
 async def funding_payments(store: ReadStore, account: str, limit: int,
@@ -94,7 +94,7 @@ async def funding_payments(store: ReadStore, account: str, limit: int,
         "SELECT * FROM read.funding_payments WHERE account = %s"
         " AND (%s::bigint IS NULL OR position < %s::bigint) ORDER BY position DESC, market LIMIT %s",
         (account, key and key[0], key and key[0], limit))
-    return _page([FundingPayment(**r) for r in rows], limit, "position")
+    return _page(rows, limit, "position")
 
 
 async def pnl_history(store: ReadStore, account: str, start: datetime | None, end: datetime | None,
@@ -104,7 +104,7 @@ async def pnl_history(store: ReadStore, account: str, start: datetime | None, en
         " AND (%s::timestamptz IS NULL OR hour >= %s::timestamptz)"
         " AND (%s::timestamptz IS NULL OR hour < %s::timestamptz) ORDER BY hour DESC LIMIT %s",
         (account, start, start, end, end, limit))
-    return [PnlHour(**r) for r in rows]
+    return rows
 
 
 def explain(row: dict) -> str:
@@ -121,7 +121,7 @@ async def liquidations(store: ReadStore, account: str, limit: int, cursor: str |
         "SELECT * FROM read.liquidations WHERE account = %s"
         " AND (%s::bigint IS NULL OR position < %s::bigint) ORDER BY position DESC, market LIMIT %s",
         (account, key and key[0], key and key[0], limit))
-    items = [Liquidation(**{**r, "inputs": json.loads(r["inputs"] or "{}"), "explanation": explain(r)})
+    items = [{**r, "inputs": json.loads(r["inputs"] or "{}"), "explanation": explain(r)}
              for r in rows]
     return _page(items, limit, "position")
 
@@ -131,4 +131,4 @@ async def receipt(store: ReadStore, owner: str, client_command_id: str) -> Recei
                           " AND client_command_id = %s", (owner, client_command_id))
     if row is None:
         raise not_found(f"receipt for command {client_command_id!r}")
-    return Receipt(**{**row, "events": json.loads(row["event_seqs"] or "[]")})
+    return Receipt.model_construct(**{**row, "events": json.loads(row["event_seqs"] or "[]")})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime
 
 from read_api.db import ReadStore
@@ -42,9 +43,17 @@ async def get_market(store: ReadStore, market: str) -> Market:
     return _market(row)
 
 
+MARKET_CACHE_SECONDS = 1.0
+
+
 async def check_market(store: ReadStore, market: str) -> None:
-    """404 for a market that does not exist."""
-    if await store.one("SELECT 1 FROM read.markets WHERE market = %s", (market,)) is None:
+    """404 for a market that does not exist (names cached for a second: markets are rare)."""
+    now = time.monotonic()
+    cached = getattr(store, "market_names", None)
+    if cached is None or market not in cached[1] and now - cached[0] > 0.2 or now - cached[0] > MARKET_CACHE_SECONDS:
+        rows = await store.all("SELECT market FROM read.markets")
+        store.market_names = cached = (now, {row["market"] for row in rows})
+    if market not in cached[1]:
         raise not_found(f"market {market!r}")
 
 
@@ -57,13 +66,13 @@ async def order_book(store: ReadStore, market: str, depth: int) -> OrderBook:
                            " AND side = 'sell' ORDER BY price LIMIT %s", (market, depth))
     at = await store.one("SELECT greatest(position, consistent_through) AS p FROM read.position_book")
     return OrderBook(market=market, position=at["p"] if at else 0,
-                     bids=[Level(**r) for r in bids], asks=[Level(**r) for r in asks])
+                     bids=bids, asks=asks)
 
 
 async def book_deltas(store: ReadStore, market: str, after: int, limit: int = 1000) -> list[BookDelta]:
     rows = await store.all("SELECT * FROM read.book_deltas WHERE market = %s AND position > %s"
                            " ORDER BY position, side, price LIMIT %s", (market, after, limit))
-    return [BookDelta(**row) for row in rows]
+    return rows
 
 
 async def trades(store: ReadStore, market: str, limit: int, cursor: str | None) -> Page[Trade]:
@@ -74,15 +83,15 @@ async def trades(store: ReadStore, market: str, limit: int, cursor: str | None) 
         "SELECT trade_id, market, position, at, price, size, quote, taker_side FROM read.trades"
         " WHERE market = %s AND (%s::bigint IS NULL OR trade_id < %s::bigint)"
         " ORDER BY trade_id DESC LIMIT %s", (market, key and key[0], key and key[0], limit))
-    items = [Trade(**row) for row in rows]
-    return Page(items=items, next_cursor=encode_cursor(items[-1].trade_id) if len(items) == limit else None)
+    items = rows
+    return Page.model_construct(items=items, next_cursor=encode_cursor(items[-1]['trade_id']) if len(items) == limit else None)
 
 
 async def trades_after(store: ReadStore, market: str, after_trade_id: int, limit: int = 500) -> list[Trade]:
     rows = await store.all(
         "SELECT trade_id, market, position, at, price, size, quote, taker_side FROM read.trades"
         " WHERE market = %s AND trade_id > %s ORDER BY trade_id LIMIT %s", (market, after_trade_id, limit))
-    return [Trade(**row) for row in rows]
+    return rows
 
 
 async def candles(store: ReadStore, market: str, resolution: str, start: datetime | None,
@@ -97,7 +106,7 @@ async def candles(store: ReadStore, market: str, resolution: str, start: datetim
         f" AND (%s::timestamptz IS NULL OR bucket >= %s::timestamptz)"
         f" AND (%s::timestamptz IS NULL OR bucket < %s::timestamptz)"
         f" ORDER BY bucket DESC LIMIT %s", (market, start, start, end, end, limit))
-    return [Candle(resolution=resolution, **row) for row in rows]
+    return [{**row, "resolution": resolution} for row in rows]
 
 
 async def funding_rates(store: ReadStore, market: str, limit: int, cursor: str | None) -> Page[FundingRate]:
@@ -106,8 +115,8 @@ async def funding_rates(store: ReadStore, market: str, limit: int, cursor: str |
     rows = await store.all(
         "SELECT * FROM read.funding_rates WHERE market = %s AND (%s::bigint IS NULL OR position < %s::bigint)"
         " ORDER BY position DESC LIMIT %s", (market, key and key[0], key and key[0], limit))
-    items = [FundingRate(**row) for row in rows]
-    return Page(items=items, next_cursor=encode_cursor(items[-1].position) if len(items) == limit else None)
+    items = rows
+    return Page.model_construct(items=items, next_cursor=encode_cursor(items[-1]['position']) if len(items) == limit else None)
 
 
 async def insurance_fund(store: ReadStore, limit: int, cursor: str | None) -> Page[InsuranceFundChange]:
@@ -115,5 +124,5 @@ async def insurance_fund(store: ReadStore, limit: int, cursor: str | None) -> Pa
     rows = await store.all(
         "SELECT * FROM read.insurance_fund WHERE (%s::bigint IS NULL OR position < %s::bigint)"
         " ORDER BY position DESC LIMIT %s", (key and key[0], key and key[0], limit))
-    items = [InsuranceFundChange(**row) for row in rows]
-    return Page(items=items, next_cursor=encode_cursor(items[-1].position) if len(items) == limit else None)
+    items = rows
+    return Page.model_construct(items=items, next_cursor=encode_cursor(items[-1]['position']) if len(items) == limit else None)

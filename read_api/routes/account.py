@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
+from read_api.responses import respond
 from fastapi import APIRouter, Depends, Path, Query
 
 from read_api.models import (AccountState, Fill, FundingPayment, Liquidation, Order, Page, PnlHour,
@@ -30,7 +31,7 @@ async def state(account: Account, store: Store,
                 min_seq: MinSeq = None, wait_ms: WaitMs = 1000):
     """Balances and positions, now or as of a log position."""
     await consistency.wait_until(store, ACCOUNT_MODELS, min_seq or as_of_seq, wait_ms)
-    return await accounts.account_state(store, account, as_of_seq)
+    return respond(await accounts.account_state(store, account, as_of_seq))
 
 
 @router.get("/{owner}/{sub_account}/positions", response_model=list[Position])
@@ -40,7 +41,7 @@ async def positions(account: Account, store: Store,
     """Current positions, or as of a log position."""
     await consistency.wait_until(store, ACCOUNT_MODELS, min_seq or as_of_seq, wait_ms)
     try:
-        return (await accounts.account_state(store, account, as_of_seq)).positions
+        return respond((await accounts.account_state(store, account, as_of_seq)).positions)
     except ClientError as error:
         if error.status == 404:
             return []
@@ -51,7 +52,7 @@ async def positions(account: Account, store: Store,
 async def position_history(account: Account, store: Store, market: MarketFilter = None,
                            limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None):
     """Every change of the account's positions, newest first."""
-    return await accounts.position_history(store, account, market, limit, cursor)
+    return respond(await accounts.position_history(store, account, market, limit, cursor))
 
 
 @router.get("/{owner}/{sub_account}/orders", response_model=Page[Order])
@@ -61,7 +62,7 @@ async def orders(account: Account, store: Store,
                  min_seq: MinSeq = None, wait_ms: WaitMs = 1000):
     """Orders (open, or all with their history), newest change first."""
     await consistency.wait_until(store, ("orders",), min_seq, wait_ms)
-    return await accounts.orders(store, account, status == "open", market, limit, cursor)
+    return respond(await accounts.orders(store, account, status == "open", market, limit, cursor))
 
 
 @router.get("/{owner}/{sub_account}/fills", response_model=Page[Fill])
@@ -70,20 +71,20 @@ async def fills(account: Account, store: Store, market: MarketFilter = None,
                 min_seq: MinSeq = None, wait_ms: WaitMs = 1000):
     """Fills, newest first."""
     await consistency.wait_until(store, ("fills",), min_seq, wait_ms)
-    return await accounts.fills(store, account, market, limit, cursor)
+    return respond(await accounts.fills(store, account, market, limit, cursor))
 
 
 @router.get("/{owner}/{sub_account}/transfers", response_model=Page[Transfer])
 async def transfers(account: Account, store: Store, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None):
     """Deposits, withdrawals and transfers, newest first."""
-    return await accounts.transfers(store, account, limit, cursor)
+    return respond(await accounts.transfers(store, account, limit, cursor))
 
 
 @router.get("/{owner}/{sub_account}/funding-payments", response_model=Page[FundingPayment])
 async def funding_payments(account: Account, store: Store, limit: Limit = DEFAULT_LIMIT,
                            cursor: Cursor = None):
     """Funding paid and received, newest first."""
-    return await accounts.funding_payments(store, account, limit, cursor)
+    return respond(await accounts.funding_payments(store, account, limit, cursor))
 
 
 @router.get("/{owner}/{sub_account}/pnl", response_model=list[PnlHour])
@@ -92,13 +93,13 @@ async def pnl(account: Account, store: Store,
               end: Annotated[datetime | None, Query(alias="to")] = None,
               limit: Annotated[int, Query(ge=1, le=24 * 366)] = 24 * 7):
     """Hourly PnL (realized, fees, funding, net), newest first."""
-    return await accounts.pnl_history(store, account, start, end, limit)
+    return respond(await accounts.pnl_history(store, account, start, end, limit))
 
 
 @router.get("/{owner}/{sub_account}/liquidations", response_model=Page[Liquidation])
 async def liquidations(account: Account, store: Store, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None):
     """Liquidations with the inputs that decided them and an explanation."""
-    return await accounts.liquidations(store, account, limit, cursor)
+    return respond(await accounts.liquidations(store, account, limit, cursor))
 
 
 @receipts_router.get("/{owner}/{client_command_id}", response_model=Receipt)
@@ -112,4 +113,4 @@ async def receipt(owner: Annotated[str, Path(min_length=32, max_length=44)],
     if wallet != owner:
         raise ClientError(403, "Forbidden", "this token may only read its own wallet's receipts")
     await consistency.wait_until(store, ("receipts",), min_seq, wait_ms)
-    return await accounts.receipt(store, owner, client_command_id)
+    return respond(await accounts.receipt(store, owner, client_command_id))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
+from read_api.responses import respond
 from fastapi import APIRouter, Query
 
 from read_api.models import Candle, FundingRate, InsuranceFundChange, Market, OrderBook, Page, ProjectorStatus, Trade
@@ -19,14 +20,14 @@ MARKET_DATA = ("markets", "trades", "book")
 async def list_markets(store: Store, min_seq: MinSeq = None, wait_ms: WaitMs = 1000):
     """Every market: parameters, status, last price, 24 h volume, open interest, last funding."""
     await consistency.wait_until(store, MARKET_DATA, min_seq, wait_ms)
-    return await markets.list_markets(store)
+    return respond(await markets.list_markets(store))
 
 
 @router.get("/markets/{market}", response_model=Market)
 async def get_market(market: MarketName, store: Store, min_seq: MinSeq = None, wait_ms: WaitMs = 1000):
     """One market."""
     await consistency.wait_until(store, MARKET_DATA, min_seq, wait_ms)
-    return await markets.get_market(store, market)
+    return respond(await markets.get_market(store, market))
 
 
 @router.get("/markets/{market}/orderbook", response_model=OrderBook)
@@ -35,7 +36,7 @@ async def order_book(market: MarketName, store: Store,
                      min_seq: MinSeq = None, wait_ms: WaitMs = 1000):
     """Aggregated levels, best first, with the log position they are exact at."""
     await consistency.wait_until(store, ("book",), min_seq, wait_ms)
-    return await markets.order_book(store, market, depth)
+    return respond(await markets.order_book(store, market, depth))
 
 
 @router.get("/markets/{market}/trades", response_model=Page[Trade])
@@ -43,7 +44,7 @@ async def trades(market: MarketName, store: Store, limit: Limit = DEFAULT_LIMIT,
                  min_seq: MinSeq = None, wait_ms: WaitMs = 1000):
     """Trades, newest first."""
     await consistency.wait_until(store, ("trades",), min_seq, wait_ms)
-    return await markets.trades(store, market, limit, cursor)
+    return respond(await markets.trades(store, market, limit, cursor))
 
 
 @router.get("/markets/{market}/candles", response_model=list[Candle])
@@ -54,22 +55,22 @@ async def candles(market: MarketName, store: Store,
                   limit: Limit = DEFAULT_LIMIT, min_seq: MinSeq = None, wait_ms: WaitMs = 1000):
     """OHLCV candles, newest first, within [from, to)."""
     await consistency.wait_until(store, ("trades",), min_seq, wait_ms)
-    return await markets.candles(store, market, resolution, start, end, limit)
+    return respond(await markets.candles(store, market, resolution, start, end, limit))
 
 
 @router.get("/markets/{market}/funding", response_model=Page[FundingRate])
 async def funding(market: MarketName, store: Store, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None):
     """Funding rate history, newest first."""
-    return await markets.funding_rates(store, market, limit, cursor)
+    return respond(await markets.funding_rates(store, market, limit, cursor))
 
 
 @router.get("/insurance-fund", response_model=Page[InsuranceFundChange])
 async def insurance_fund(store: Store, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None):
     """Insurance fund changes, newest first (the first item's balance is the current one)."""
-    return await markets.insurance_fund(store, limit, cursor)
+    return respond(await markets.insurance_fund(store, limit, cursor))
 
 
 @router.get("/status", response_model=list[ProjectorStatus])
 async def status(store: Store):
     """Each projector's log position."""
-    return await consistency.status(store)
+    return respond(await consistency.status(store))

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from read_api.auth import valid_wallet
 from read_api.errors import ClientError
 from read_api.queries import accounts, markets
+from read_api.responses import encode
 from read_api.settings import MAX_INT64
 
 router = APIRouter(prefix="/v1/ws")
@@ -32,7 +33,7 @@ async def _serve(ws: WebSocket, produce: Callable[[], Awaitable[list[dict]]]) ->
     try:
         while not closed.done():
             for message in await produce():
-                await ws.send_json(message)
+                await ws.send_text(encode(message))
             await asyncio.wait({closed}, timeout=poll)
     except (WebSocketDisconnect, RuntimeError):
         pass
@@ -68,11 +69,11 @@ async def order_book(ws: WebSocket, market: str, from_seq: int | None = Query(No
         if state["after"] is None:
             book = await markets.order_book(store, market, depth)
             state["after"] = book.position
-            return [{"type": "snapshot", **book.model_dump(mode="json")}]
+            return [{"type": "snapshot", **book.__dict__}]
         deltas = await markets.book_deltas(store, market, state["after"])
         if deltas:
-            state["after"] = deltas[-1].position
-        return [{"type": "delta", **d.model_dump(mode="json")} for d in deltas]
+            state["after"] = deltas[-1]["position"]
+        return [{"type": "delta", **delta} for delta in deltas]
 
     await _serve(ws, produce)
 
@@ -89,8 +90,8 @@ async def trades(ws: WebSocket, market: str, from_trade_id: int = Query(0, ge=0,
     async def produce() -> list[dict]:
         rows = await markets.trades_after(store, market, state["after"])
         if rows:
-            state["after"] = rows[-1].trade_id
-        return [{"type": "trade", **t.model_dump(mode="json")} for t in rows]
+            state["after"] = rows[-1]["trade_id"]
+        return [{"type": "trade", **trade} for trade in rows]
 
     await _serve(ws, produce)
 
@@ -109,7 +110,7 @@ async def candles(ws: WebSocket, market: str, resolution: str = Query("1m")):
         if not latest or latest[0] == state["last"]:
             return []
         state["last"] = latest[0]
-        return [{"type": "candle", **latest[0].model_dump(mode="json")}]
+        return [{"type": "candle", **latest[0]}]
 
     await _serve(ws, produce)
 
@@ -120,7 +121,7 @@ async def markets_stream(ws: WebSocket):
     state: dict = {"last": None}
 
     async def produce() -> list[dict]:
-        rows = [m.model_dump(mode="json") for m in await markets.list_markets(store)]
+        rows = [m.model_dump() for m in await markets.list_markets(store)]
         if rows == state["last"]:
             return []
         state["last"] = rows
@@ -154,11 +155,10 @@ async def account(ws: WebSocket, owner: str, sub_account: int, token: str = Quer
         reached = max([r["position"] for r in fills] + [r["position"] for r in orders])
         state["after"] = reached
         try:
-            snapshot = (await accounts.account_state(store, key, None)).model_dump(mode="json")
+            snapshot = (await accounts.account_state(store, key, None)).model_dump()
         except ClientError:
             snapshot = None
         return [{"type": "account", "position": reached, "state": snapshot,
-                 "fills": [accounts.Fill(**f).model_dump(mode="json") for f in fills],
-                 "orders": [accounts.Order(**o).model_dump(mode="json") for o in orders]}]
+                 "fills": fills, "orders": orders}]
 
     await _serve(ws, produce)
