@@ -24,7 +24,6 @@ from .market_payloads import (
     BOOK_CANCEL_REASONS,
     cancelled_payload,
     new_order_from,
-    replacement_payload,
     resting_payload,
     trigger_order_from,
     trigger_payload,
@@ -67,14 +66,16 @@ class Market(DomainAggregate):
 
     # ----- orders on the book ---------------------------------------------------------------
 
-    def place_order(self, at: int, seq: int, order: dict) -> PlaceResult:
-        """Submit an order (payload from `order_payload`); records `OrderPlaced` unless the book
-        rejected it, and returns the book's result."""
+    def place_order(self, at: int, seq: int, order: dict) -> tuple[PlaceResult, dict | None]:
+        """Submit an order (an `OrderPlaced.order` payload); records `OrderPlaced` unless the book
+        rejected it. Returns the book's result and the recorded placement (None if rejected)."""
         result = self.book.place(new_order_from(order))
-        if result.accepted:
-            self._live_result = result
-            self._record_order_placed(at=at, seq=seq, order=order, **self.placement_payload(order, result))
-        return result
+        if not result.accepted:
+            return result, None
+        self._live_result = result
+        placement = self.placement_payload(result)
+        self._record_order_placed(at=at, seq=seq, order=order, **placement)
+        return result, placement
 
     @event("OrderPlaced")
     def _record_order_placed(
@@ -85,20 +86,22 @@ class Market(DomainAggregate):
         self._after_matching(order["order_id"], order["reduce_only"] and rested_size > 0, fills, stp_cancelled)
 
     def modify_order(self, at: int, seq: int, order_id: int, new_price: int, new_size: int, reduce_only: bool):
-        """Cancel-replace a resting order; records `OrderModified` unless the book rejected it."""
+        """Cancel-replace a resting order; records `OrderModified` unless the book rejected it.
+        Returns the book's result and the recorded placement (None if none happened)."""
         resting = self.book.order(order_id)
         result = self.book.modify(order_id, new_price=new_price, new_size=new_size)
         if result.accepted:
             self._live_result = result
             placed = result.replaced
-            payload = self.placement_payload(replacement_payload(resting, new_price, new_size, reduce_only), placed) if placed else None
+            payload = self.placement_payload(placed) if placed else None
             self._record_order_modified(
                 at=at, seq=seq, order_id=order_id, account=resting.account, side=str(resting.side),
                 new_price=new_price, new_size=new_size,
                 kept_priority=result.kept_priority, old_price=result.old_price, old_size=result.old_size,
                 placement=payload,
             )
-        return result
+            return result, payload
+        return result, None
 
     @event("OrderModified")
     def _record_order_modified(
@@ -115,7 +118,8 @@ class Market(DomainAggregate):
 
     def cancel_orders(self, at: int, seq: int, order_ids: list[int], reason: str) -> list[dict]:
         """Remove resting orders (unknown ids are skipped); one `OrdersCancelled` event if any."""
-        cancelled = [resting_payload(self.book.order(i)) for i in order_ids if self.book.order(i) is not None]
+        resting = [self.book.order(i) for i in order_ids]
+        cancelled = [resting_payload(order) for order in resting if order is not None]
         if cancelled:
             self._record_orders_cancelled(at=at, seq=seq, reason=reason, cancelled=cancelled)
         return cancelled
@@ -173,7 +177,7 @@ class Market(DomainAggregate):
 
     # ----- queries --------------------------------------------------------------------------
 
-    def placement_payload(self, order: dict, result: PlaceResult) -> dict:
+    def placement_payload(self, result: PlaceResult) -> dict:
         """The JSON-safe record of a book result, with the fees of each fill."""
         fills = []
         for fill in result.fills:

@@ -38,17 +38,6 @@ def new_order_from(order: dict) -> NewOrder:
     )
 
 
-def replacement_payload(resting: Any, new_price: int, new_size: int, reduce_only: bool) -> dict:
-    """The order payload of a cancel-replace (same id and attributes, new price and size)."""
-    return {
-        "order_id": resting.order_id, "account": resting.account, "side": str(resting.side),
-        "price": new_price, "size": new_size, "order_type": "limit",
-        "time_in_force": str(resting.time_in_force), "post_only": str(resting.post_only),
-        "self_trade": str(resting.self_trade), "expires_at": resting.expires_at,
-        "client_order_id": resting.client_order_id, "reduce_only": reduce_only,
-    }
-
-
 def resting_payload(resting: Any) -> dict:
     """A resting order as it leaves the book by cancellation."""
     return {

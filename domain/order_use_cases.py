@@ -92,10 +92,11 @@ class OrderUseCases:
 
         The path shared by `place_order` and, later, by the risk engine (fired triggers keep
         their trigger id as order id; liquidation orders)."""
-        result = market.place_order(at, seq, order)
-        if not result.accepted:
+        result, placement = market.place_order(at, seq, order)
+        if placement is None:
             raise Rejected(RejectReason(str(result.reject_reason)), f"refused by the book: {result.reject_reason}")
-        fills = self._settle(at, seq, market, order, result)
+        self._touch(market)
+        fills = self._settle(at, seq, market, order, placement["fills"])
         return _outcome(order["order_id"], order["size"], result, fills)
 
     def cancel_order(
@@ -152,7 +153,7 @@ class OrderUseCases:
                 new_size = cap_reduce_only(params, side, new_size, position.base, reserved)
             elif not (new_price == resting.price and new_size <= resting.size):
                 self._check_margin(owner, sub_account, market, side, new_price, new_size, replacing=resting)
-            result = the_market.modify_order(at, seq, order_id, new_price, new_size, reduce_only)
+            result, placement = the_market.modify_order(at, seq, order_id, new_price, new_size, reduce_only)
             if not result.accepted:
                 raise Rejected(RejectReason(str(result.reject_reason)), f"refused by the book: {result.reject_reason}")
         self._touch(the_market)
@@ -160,7 +161,7 @@ class OrderUseCases:
         if placed is None:
             return OrderOutcome(order_id, "resting", new_size, 0, new_size, 0, [])
         order = {"order_id": order_id, "account": key, "side": side}
-        fills = self._settle(at, seq, the_market, order, placed, touch_market=False)
+        fills = self._settle(at, seq, the_market, order, placement["fills"])
         return _outcome(order_id, new_size, placed, fills)
 
     # ----- internals ------------------------------------------------------------------------
@@ -189,14 +190,10 @@ class OrderUseCases:
         self._touch(market)
         return OrderOutcome(seq, "waiting_trigger", size, 0, 0, 0, [])
 
-    def _settle(self, at, seq, market, order: dict, result: PlaceResult, touch_market: bool = True) -> list:
-        """Settle the fills of a recorded placement on the accounts, then trim reduce-only orders."""
-        if touch_market:
-            self._touch(market)
-        record = market.placement_payload(order, result) if result.fills else None
-        if record is None:
+    def _settle(self, at, seq, market, order: dict, fills: list) -> list:
+        """Settle the recorded fills of a placement on the accounts, then trim reduce-only orders."""
+        if not fills:
             return []
-        fills = record["fills"]
         keys = [order["account"]] + [f["maker_account"] for f in fills]
         positions = {}
         for key in keys:
