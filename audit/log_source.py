@@ -53,14 +53,16 @@ class StoreLog:
                     cursor.itersize = _BATCH
                     cursor.execute(query, (up_to,) if up_to is not None else None)
                     for batch in _prefetched(cursor):
-                        for position, raw_id, *rest in batch:
+                        for row in batch:
+                            raw_id = row[1]
                             originator_id = ids.get(raw_id) if raw_id is not None else None
                             if originator_id is None and raw_id is not None:
                                 originator_id = ids[raw_id] = uuid.UUID(bytes=raw_id)
                             if has_chain:
-                                yield LogRow(position, originator_id, *rest)
+                                yield LogRow(row[0], originator_id, row[2], row[3], row[4],
+                                             row[5], row[6])
                             else:
-                                yield LogRow(position, originator_id, *rest, None, None)
+                                yield LogRow(row[0], originator_id, row[2], row[3], row[4])
 
     def max_position(self) -> int:
         """The highest stored position (0 for an empty store)."""

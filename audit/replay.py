@@ -129,29 +129,32 @@ class Replay:
         stopped = False
         limits = [(name, bound) for name, bound in (("at", until_time_ns), ("seq", until_command_seq))
                   if bound is not None]
+        check = self.verifier.check if self.verifier is not None else None
+        is_included, apply = self._is_included, self._apply
         for row in rows:
-            if up_to is not None and row.position > up_to:
+            position = row.position
+            if up_to is not None and position > up_to:
                 stopped = True
                 break
-            included = row.topic is not None and self._is_included(row.topic)
+            included = row.topic is not None and is_included(row.topic)
             if included and limits and _beyond(row, limits):
                 stopped = True
                 break
-            while pending and row.position > pending[0]:
+            while pending and position > pending[0]:
                 self._checkpoint(result, pending.pop(0))
-            if self.verifier is not None:
-                result.chain_break = self.verifier.check(row)
+            if check is not None:
+                result.chain_break = check(row)
                 if result.chain_break is not None:
                     break
             if included:
-                result.failure = self._apply(row, aggregates, observer)
+                result.failure = apply(row, aggregates, observer)
                 if result.failure is not None:
                     break
                 result.applied += 1
             result.events += 1
-            result.last_position = row.position
+            result.last_position = position
             if progress is not None and result.events % progress_every == 0:
-                progress(row.position)
+                progress(position)
         if result.ok:
             for position in pending if not stopped else [p for p in pending if p <= result.last_position]:
                 self._checkpoint(result, position)

@@ -72,3 +72,20 @@ def test_the_worked_example_of_the_documentation():
     assert first.hex() == "038dbf31ca164ed66319646b8bc1dd33100e64b2203de9d407995c79787d42e2"
     second = next_hash(first, canonical_record(2, account, 2, "domain.account:Account.Deposited", deposited))
     assert second.hex() == "360359ce2e4ee8bf95245896e2c3fb819c6bcb89773691ca726cd94d5e9b7d6a"
+
+
+@given(st.lists(st.tuples(st.integers(1, 2**40), st.uuids(), st.integers(1, 10**6),
+                          st.sampled_from(["a:B.C", "domain.market:Market.OrderPlaced", "é:x"]),
+                          st.binary(max_size=64)), max_size=12))
+def test_the_verifier_computes_the_reference_chain(events):
+    # The verifier's cached fast path hashes exactly the documented records.
+    from audit.chain import ChainVerifier, LogRow
+
+    records = [canonical_record(*event) for event in events]
+    heads = chain_hashes(GENESIS_HASH, records)
+    verifier = ChainVerifier()
+    previous = GENESIS_HASH
+    for event, head in zip(events, heads):
+        assert verifier.check(LogRow(*event, prev_hash=previous, hash=head)) is None
+        previous = head
+    assert verifier.head == (heads[-1] if heads else GENESIS_HASH)
