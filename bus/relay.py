@@ -44,6 +44,7 @@ from nats.js import JetStreamContext
 from psycopg import sql
 
 from bus import streams, subjects
+from observability.metrics import RelayMetrics
 from bus.relay_publisher import PipelinedPublisher, PublishRefused
 from bus.relay_source import Outgoing, StoreSource
 
@@ -67,6 +68,7 @@ class Relay:
         window: int = 2000,
         ack_timeout: float = 5.0,
         poll_interval: float = 0.25,
+        metrics: RelayMetrics | None = None,
     ) -> None:
         self.js: JetStreamContext = connection.jetstream()
         self.publisher = PipelinedPublisher(connection)
@@ -77,6 +79,9 @@ class Relay:
         self.position = 0  # last log position known stored in the stream
         self.stream_seq = 0  # the stream's last sequence
         self.published = 0  # messages acknowledged in this process
+        self.store_seen = 0  # highest log position read from the store so far
+        self.synchronised = False  # resumed from the stream since the last failure
+        self.metrics = metrics
         self.wake = asyncio.Event()
 
     async def resume(self) -> None:
@@ -104,12 +109,12 @@ class Relay:
     async def run(self, stop: asyncio.Event) -> None:
         """Relay until ``stop`` is set; after any failure (NATS or PostgreSQL down, a refused
         publish) wait a moment and resynchronise from the stream: nothing is lost or repeated."""
-        synchronised = False
+        self.synchronised = False
         while not stop.is_set():
             try:
-                if not synchronised:
+                if not self.synchronised:
                     await self.resume()
-                    synchronised = True
+                    self.synchronised = True
                     log.info("relay resuming after position %d (stream seq %d)",
                              self.position, self.stream_seq)
                 await self._relay_until_idle_or_failure(stop)
@@ -117,7 +122,7 @@ class Relay:
                 raise
             except Exception as error:  # noqa: BLE001 - every failure is survived the same way
                 log.warning("relay resynchronising after %r", error)
-                synchronised = False
+                self.synchronised = False
                 await _sleep_unless(stop, 0.5)
                 continue
             await _sleep_unless(self.wake, self.poll_interval)
@@ -159,6 +164,7 @@ class Relay:
 
     async def _publish(self, batch: list[Outgoing], head: int) -> list[asyncio.Future]:
         futures = []
+        self.store_seen = max(self.store_seen, batch[-1].position)
         for offset, message in enumerate(batch):
             position = str(message.position)
             headers = {
@@ -178,6 +184,8 @@ class Relay:
                 )
             self.position, self.stream_seq = message.position, ack.seq
             self.published += 1
+        if self.metrics is not None:
+            self.metrics.published_through(self.position, len(batch), max(self.store_seen, self.position))
 
 
 async def _sleep_unless(event: asyncio.Event, seconds: float) -> None:
@@ -220,12 +228,19 @@ def open_source(dsn: str, attempts: int = 5) -> StoreSource:
     return StoreSource(store.recorder, store.mapper, owner=store)
 
 
-async def main(nats_url: str, dsn: str, window: int) -> None:
+async def main(nats_url: str, dsn: str, window: int, metrics_port: int | None = None) -> None:
     """Bootstrap: connect, declare the streams, relay until SIGTERM/SIGINT."""
     connection = await nats.connect(nats_url, max_reconnect_attempts=-1, name="qd-relay")
     await streams.declare(connection.jetstream())
     source = await asyncio.to_thread(open_source, dsn)
-    relay = Relay(connection, source, window=window)
+    relay = Relay(connection, source, window=window, metrics=RelayMetrics())
+    if metrics_port is not None:
+        from observability.health import Readiness, start_health_server
+
+        readiness = Readiness()
+        readiness.add("nats_connected", lambda: connection.is_connected)
+        readiness.add("resumed_from_stream", lambda: relay.synchronised)
+        start_health_server(metrics_port, relay.metrics.registry, readiness=readiness)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -254,6 +269,9 @@ def _parse_args(argv: Any = None) -> argparse.Namespace:
     parser.add_argument("--pg", default=os.environ.get("QD_PG_DSN", ""),
                         help="PostgreSQL conninfo of the event store (env QD_PG_DSN)")
     parser.add_argument("--window", type=int, default=2000, help="messages per publish window")
+    metrics_port = os.environ.get("QD_RELAY_METRICS_PORT")
+    parser.add_argument("--metrics-port", type=int, default=int(metrics_port) if metrics_port else None,
+                        help="serve /metrics, /healthz, /readyz here (env QD_RELAY_METRICS_PORT)")
     arguments = parser.parse_args(argv)
     if not arguments.pg:
         parser.error("--pg (or QD_PG_DSN) is required")
@@ -266,6 +284,7 @@ if __name__ == "__main__":
     try:
         import uvloop
 
-        uvloop.run(main(arguments.nats, arguments.pg, arguments.window))
+        runner = uvloop.run
     except ImportError:
-        asyncio.run(main(arguments.nats, arguments.pg, arguments.window))
+        runner = asyncio.run
+    runner(main(arguments.nats, arguments.pg, arguments.window, arguments.metrics_port))

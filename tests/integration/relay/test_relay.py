@@ -7,6 +7,7 @@ import pytest
 from bus import subjects, wire
 from bus.relay import Relay
 from bus.relay_source import StoreSource
+from observability.metrics import RelayMetrics
 from tests.integration.relay.conftest import read_events_stream
 from tests.integration.relay.ledger import Account, Market
 
@@ -32,9 +33,12 @@ async def test_every_stored_event_is_published_once_in_log_order(connection, js,
     stored = store.recorder.select_notifications(start=None, limit=100)
 
     # When a relay runs, then a second relay starts on the same stream
-    first = Relay(connection, StoreSource(store.recorder, store.mapper), window=2)
+    metrics = RelayMetrics()
+    first = Relay(connection, StoreSource(store.recorder, store.mapper), window=2, metrics=metrics)
     await first.resume()
     assert await first.relay_available() == len(stored)
+    assert metrics.registry.get_sample_value("qd_relay_published_total") == len(stored)
+    assert metrics.registry.get_sample_value("qd_relay_position") == stored[-1].id
     second = Relay(connection, StoreSource(store.recorder, store.mapper))
     await second.resume()
     assert await second.relay_available() == 0
