@@ -25,6 +25,7 @@ import struct
 from typing import Any
 
 from psycopg import sql
+from psycopg.rows import tuple_row
 
 from audit.canonical import ENCODING_VERSION, GENESIS_HASH, canonical_record
 
@@ -103,7 +104,8 @@ def install_chain(conn: Any, events_table: str, schema: str = "public") -> int:
         "genesis": sql.Literal(GENESIS_HASH),
         "record": sql.SQL(_RECORD_SQL),
     }
-    with conn.transaction(), conn.cursor() as cursor:
+    # tuple rows whatever the connection's default (eventsourcing's pool uses dict rows)
+    with conn.transaction(), conn.cursor(row_factory=tuple_row) as cursor:
         cursor.execute(sql.SQL(
             "CREATE TABLE IF NOT EXISTS {chain} (notification_id bigint PRIMARY KEY,"
             " prev_hash bytea NOT NULL, hash bytea NOT NULL)").format(**names))

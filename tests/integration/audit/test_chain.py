@@ -90,3 +90,24 @@ def test_installing_twice_changes_nothing_and_chains_events_stored_before(fresh_
     ledger_app.save(ledger)
     verifier, found = verify_rows(StoreLog(fresh_pg_dsn, EVENTS_TABLE).rows())
     assert found is None and verifier.checked == 11
+
+
+def test_the_engine_hook_installs_through_the_stores_own_connection(fresh_pg_dsn):
+    # What the engine's store set-up calls (eventsourcing's pooled, dict-row connection),
+    # here on a store that already holds events.
+    from bench.replay import TradingWorkload
+    from bus.event_store import EVENTS_TABLE, ExchangeStore
+
+    store = ExchangeStore(fresh_pg_dsn)
+    workload = TradingWorkload(accounts=3)
+    workload.setup()
+    store.commit(workload.collect(), workload.seq)
+    with store.recorder.datastore.get_connection() as connection:
+        assert install_chain(connection, EVENTS_TABLE) == 9
+    with store.recorder.datastore.get_connection() as connection:
+        assert install_chain(connection, EVENTS_TABLE) == 0
+    workload.trade()
+    store.commit(workload.collect(), workload.seq)
+    store.close()
+    verifier, found = verify_rows(StoreLog(fresh_pg_dsn).rows())
+    assert found is None and verifier.checked > 9
