@@ -34,6 +34,7 @@ from solders.keypair import Keypair
 
 from bench.report import emit
 from bus import streams, subjects
+from bus.engine import RPC_STATE
 from commands import envelope as envelopes
 from commands import messages as m
 from deploy.local.nats import NatsServer
@@ -182,6 +183,8 @@ async def measure_engine(url: str, dsn: str, count: int, rate: int, seconds: flo
             await js.publish_async(subject, data, headers={"Nats-Msg-Id": msg_id})
         replied_at = await asyncio.wait_for(replies.done, 300)
         relayed_at = await asyncio.wait_for(relayed.done, 300) if relay else replied_at
+        engine_state = msgspec.json.decode((await nc.request(RPC_STATE, b"", timeout=30)).data)
+        print("engine stage timings (s):", engine_state["timings"], file=sys.stderr)
 
         # Latency at a fixed offered rate.
         paced_count = int(rate * seconds)

@@ -54,6 +54,7 @@ class EngineSettings:
     batch_size: int = 1000
     commits_in_flight: int = 2  # batches applied in memory ahead of the one committing
     fetch_timeout: float = 0.5
+    snapshot_every: int = 1000  # events per aggregate between snapshots (0: none)
     verify_workers: int = 1  # processes checking signatures; 0 = in the event loop's process
     declare_streams: bool = True  # tests that shape the streams themselves turn it off
 
@@ -108,7 +109,9 @@ class Engine:
         self.committed_seq = position
         poison = self.applier.poison if self.applier else set()
         self.cache = ReceiptCache()
-        self.applier = BatchApplier(exchange, position, self.cache)
+        self.applier = BatchApplier(exchange, position, self.cache,
+                                    snapshot_every=self.settings.snapshot_every,
+                                    encode_snapshot=self.store.encode_snapshot)
         self.applier.poison = poison
         log.warning("exchange rebuilt at position %s in %.2fs", position,
                     time.perf_counter() - started)
@@ -219,6 +222,8 @@ class Engine:
         if job.needs_commit:
             notification_ids = await asyncio.to_thread(self.store.commit, job.events, job.last_seq)
             self.committed_seq = job.last_seq
+        if job.snapshots:
+            await asyncio.to_thread(self.store.save_snapshots, job.snapshots)
         self.timings["commit"] += time.perf_counter() - began
         self.timings["batches"] += 1
         replies = engine_replies.replies_for(job, notification_ids, self.cache)
@@ -292,6 +297,7 @@ def settings_from_arguments(argv: list[str] | None = None) -> EngineSettings:
     parser.add_argument("--deposit-watcher", action="append", default=_keys("QD_DEPOSIT_PUBKEY"))
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--verify-workers", type=int, default=1)
+    parser.add_argument("--snapshot-every", type=int, default=1000)
     parser.add_argument("--log-level", default=os.environ.get("QD_LOG_LEVEL", "WARNING"))
     arguments = parser.parse_args(argv)
     if not arguments.pg:
@@ -300,7 +306,7 @@ def settings_from_arguments(argv: list[str] | None = None) -> EngineSettings:
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
     return EngineSettings(
         nats_url=arguments.nats, pg_dsn=arguments.pg, batch_size=arguments.batch_size,
-        verify_workers=arguments.verify_workers,
+        verify_workers=arguments.verify_workers, snapshot_every=arguments.snapshot_every,
         operators=OperatorKeys(admin=frozenset(arguments.admin),
                                deposit_watchers=frozenset(arguments.deposit_watcher)),
     )

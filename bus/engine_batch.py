@@ -63,6 +63,7 @@ class CommitJob:
     answers: list[tuple[Incoming, Reply]] = field(default_factory=list)  # known without the store
     lookups: list[tuple[Incoming, uuid.UUID, bool]] = field(default_factory=list)  # (.., id, dup)
     messages: list = field(default_factory=list)  # every nats message of the batch, to ack
+    snapshots: list = field(default_factory=list)  # encoded snapshots, stored after the commit
 
 
 class ReceiptCache:
@@ -99,10 +100,17 @@ def reply_for_rejection(incoming: Incoming) -> Reply:
 class BatchApplier:
     """Applies batches in stream order to one exchange; remembers the last applied sequence."""
 
-    def __init__(self, exchange: Any, applied_seq: int, cache: ReceiptCache) -> None:
+    def __init__(self, exchange: Any, applied_seq: int, cache: ReceiptCache,
+                 snapshot_every: int = 0, encode_snapshot: Any = None) -> None:
         self.exchange = exchange
         self.applied_seq = applied_seq
         self.cache = cache
+        # Snapshot an aggregate when its version passes a multiple of `snapshot_every`; the
+        # snapshot is taken (encoded) at the end of the batch, so it holds exactly the state
+        # that the batch's commit makes durable, and is stored only after that commit.
+        self.snapshot_every = snapshot_every
+        self.encode_snapshot = encode_snapshot
+        self._snapshot_due: dict[Any, Any] = {}
         self.poison: set[int] = set()
         self.rejections: Counter[str] = Counter()
         self.accepted = 0
@@ -137,7 +145,16 @@ class BatchApplier:
                 job.lookups.append((incoming, key, True))
                 continue
             self._run(job, incoming, key)
+        self._take_snapshots(job)
         return job
+
+    def _take_snapshots(self, job: CommitJob) -> None:
+        for aggregate in self._snapshot_due.values():
+            try:
+                job.snapshots.append(self.encode_snapshot(aggregate))
+            except Exception:  # noqa: BLE001 - a snapshot is an optimisation, never a stop
+                log.exception("cannot snapshot %s", type(aggregate).__name__)
+        self._snapshot_due.clear()
 
     def _answer_redelivery(self, job: CommitJob, incoming: Incoming) -> None:
         if incoming.authenticated:
@@ -200,8 +217,15 @@ class BatchApplier:
 
     def _collect(self) -> list:
         events: list = []
+        every = self.snapshot_every
         for aggregate in self.exchange.collect_changed():
-            events.extend(aggregate.collect_events())
+            collected = aggregate.collect_events()
+            events.extend(collected)
+            if every and collected and (
+                collected[-1].originator_version // every
+                > (collected[0].originator_version - 1) // every
+            ):
+                self._snapshot_due[aggregate.id] = aggregate
         return events
 
     def _count(self, reason: str, incoming: Incoming) -> None:

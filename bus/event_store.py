@@ -27,6 +27,7 @@ from eventsourcing.persistence import ProcessRecorder, Tracking
 from eventsourcing.postgres import PostgresProcessRecorder
 from psycopg.sql import SQL, Identifier
 from eventsourcing.utils import get_topic
+from eventsourcing.persistence import IntegrityError
 from psycopg.conninfo import conninfo_to_dict
 
 from bus.engine_transcoder import FastJSONTranscoder
@@ -56,6 +57,7 @@ def store_environment(dsn: str) -> dict[str, str]:
         # Inserting through a DB function would bypass the tracking row: keep it off.
         "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
         "CREATE_TABLE": "y",
+        "IS_SNAPSHOTTING_ENABLED": "y",  # exchange_snapshots: the repository starts from them
     }
 
 
@@ -126,6 +128,19 @@ class ExchangeStore(Application):
         processing.events.extend(events)
         recordings = self._record(processing)
         return [recording.notification.id for recording in recordings]
+
+    def encode_snapshot(self, aggregate: Any) -> Any:
+        """The stored form of a snapshot of `aggregate` as it is now (bytes taken at once)."""
+        snapshot = type(aggregate).Snapshot.take(aggregate)
+        return self.snapshots.mapper.to_stored_event(snapshot)
+
+    def save_snapshots(self, stored_snapshots: Sequence[Any]) -> None:
+        """Store encoded snapshots (after the commit of the events they include)."""
+        for stored in stored_snapshots:
+            try:
+                self.snapshots.recorder.insert_events([stored])
+            except IntegrityError:  # the same version re-applied after a restart: same state
+                pass
 
     # --- reading ------------------------------------------------------------------------------
     def position(self) -> int:

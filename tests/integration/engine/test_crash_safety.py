@@ -38,7 +38,7 @@ def start_engine(nats_url: str, dsn: str, admin: str, log_path) -> subprocess.Po
     log = open(log_path, "ab")
     return subprocess.Popen(
         [sys.executable, "-m", "bus.engine", "--nats", nats_url, "--pg", dsn, "--admin", admin,
-         "--batch-size", "200"],
+         "--batch-size", "200", "--snapshot-every", "100"],
         cwd=ROOT, start_new_session=True, stdout=log, stderr=log,
     )
 
@@ -154,9 +154,13 @@ async def test_sigkill_at_random_instants_loses_and_duplicates_nothing(nc, engin
     # The live state = a clean replay of the store = a clean re-execution of the stream.
     store = ExchangeStore(fresh_pg_dsn)
     try:
+        from_snapshots, _ = engine_replies.load_exchange(store)
+        store.repository.snapshot_store = None  # and from the events alone
         replayed, _ = engine_replies.load_exchange(store)
     finally:
         store.close()
+    with psycopg.connect(fresh_pg_dsn) as connection:
+        assert connection.execute("SELECT count(*) FROM exchange_snapshots").fetchone()[0] > 0
     re_executed, re_executed_receipts = await re_execute_the_stream(js, admin_key)
     assert re_executed_receipts == len(load)
-    assert live["state_hash"] == replayed.state_hash() == re_executed
+    assert live["state_hash"] == replayed.state_hash() == from_snapshots.state_hash() == re_executed
