@@ -1,0 +1,87 @@
+"""`python -m onchain.settler`: settle the event log on chain.
+
+    python -m onchain.settler --nats URL --pg DSN --rpc URL[,URL...] --keypair FILE [--assets USDC,SOL]
+    (or env QD_NATS_URL, QD_PG_DSN, QD_RPC_URLS, QD_SETTLER_KEYPAIR, QD_ONCHAIN_ASSETS;
+     without a keypair file: $QD_STATE_DIR/settler-authority.json, created on first use)
+
+A failure of the chain, NATS or PostgreSQL restarts the settler after a second (it reconciles
+with the chain first); an event it cannot settle stops it with exit code 2, naming the event.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from client.keys import load_or_create_keypair
+from onchain.assets import parse_symbols
+from onchain.settler.netting import CannotSettle
+from onchain.settler.service import Settler, SettlerSettings
+
+log = logging.getLogger("onchain.settler")
+
+
+def settings_from_arguments(argv: list[str] | None = None) -> SettlerSettings:
+    """Flags, falling back on QD_* environment variables."""
+    parser = argparse.ArgumentParser(prog="python -m onchain.settler", description=__doc__.splitlines()[0])
+    parser.add_argument("--nats", default=os.environ.get("QD_NATS_URL", "nats://127.0.0.1:4222"))
+    parser.add_argument("--pg", default=os.environ.get("QD_PG_DSN", ""))
+    parser.add_argument("--rpc", default=os.environ.get("QD_RPC_URLS", "http://127.0.0.1:8899"))
+    state_dir = Path(os.environ.get("QD_STATE_DIR", "."))
+    parser.add_argument("--keypair", default=os.environ.get("QD_SETTLER_KEYPAIR",
+                                                            str(state_dir / "settler-authority.json")))
+    parser.add_argument("--assets", default=os.environ.get("QD_ONCHAIN_ASSETS", "USDC"))
+    parser.add_argument("--idle-seconds", type=float, default=0.3)
+    parser.add_argument("--max-wait-seconds", type=float, default=2.0)
+    parser.add_argument("--log-level", default=os.environ.get("QD_LOG_LEVEL", "WARNING"))
+    arguments = parser.parse_args(argv)
+    if not arguments.pg:
+        parser.error("--pg (or QD_PG_DSN) is required")
+    logging.basicConfig(level=arguments.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    return SettlerSettings(
+        nats_url=arguments.nats, pg_dsn=arguments.pg, rpc_urls=[u for u in arguments.rpc.split(",") if u],
+        authority=load_or_create_keypair(arguments.keypair), asset_symbols=parse_symbols(arguments.assets),
+        idle_seconds=arguments.idle_seconds, max_wait_seconds=arguments.max_wait_seconds)
+
+
+async def run_forever(settings: SettlerSettings, stop: asyncio.Event) -> None:
+    """Run the settler, restarting (and reconciling) after any failure but a CannotSettle."""
+    while not stop.is_set():
+        settler = Settler(settings)
+        try:
+            await settler.start()
+            await settler.run(stop)
+        except CannotSettle:
+            raise
+        except Exception:  # noqa: BLE001
+            log.exception("settler failed; restarting in 1 s")
+            await asyncio.sleep(1)
+        finally:
+            await settler.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = settings_from_arguments(argv)
+
+    async def _main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await run_forever(settings, stop)
+
+    try:
+        asyncio.run(_main())
+    except CannotSettle as error:
+        log.critical("STOPPED: %s", error)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

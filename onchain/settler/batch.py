@@ -1,0 +1,105 @@
+"""One settlement batch = one settle_batch instruction in one legacy transaction.
+
+A batch commits to the log: `log_hash` is the audit chain's head hash at `last_position`, the
+last event whose money movements it carries; `previous_hash` is the hash the exchange stored
+with the previous batch. Size: a legacy transaction holds at most 1,232 bytes; `fits` builds
+the real transaction and measures it (≈ 20 one-delta accounts), and bounds the compute units
+(measured: ≈ 3k CU base + ≈ 550 per delta + ≈ 9.5k per withdrawal; 200k per instruction).
+Withdrawals are paid to the destination's associated token account for the asset's mint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from solders.instruction import Instruction
+from solders.message import Message
+from solders.pubkey import Pubkey
+
+from onchain.assets import AssetMap
+from onchain.client import TOKEN_PROGRAM_ID, QuantDeskClient
+from onchain.settler.netting import AccountKey, Netting
+
+PACKET_BYTES = 1232
+COMPUTE_UNIT_LIMIT = 200_000
+BASE_COMPUTE_UNITS, PER_DELTA_UNITS, PER_WITHDRAWAL_UNITS = 4_000, 700, 10_000
+ASSOCIATED_TOKEN_PROGRAM_ID = Pubkey.from_string("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL")
+
+
+def associated_token_address(wallet: Pubkey, mint: Pubkey) -> Pubkey:
+    """The SPL associated token account of (wallet, mint)."""
+    return Pubkey.find_program_address([bytes(wallet), bytes(TOKEN_PROGRAM_ID), bytes(mint)],
+                                       ASSOCIATED_TOKEN_PROGRAM_ID)[0]
+
+
+@dataclass(frozen=True)
+class SettlementBatch:
+    """What one batch settles, in domain terms (JSON-safe via `as_record`)."""
+
+    sequence: int
+    previous_hash: bytes
+    log_hash: bytes
+    first_position: int
+    last_position: int
+    deltas: tuple[tuple[AccountKey, str, int], ...]
+    payouts: tuple  # of netting.Payout
+
+    def instruction(self, client: QuantDeskClient, authority: Pubkey, assets: AssetMap) -> Instruction:
+        """The settle_batch instruction."""
+        return build_instruction(client, authority, assets, self.sequence, self.previous_hash, self.log_hash,
+                                 self.deltas, self.payouts)
+
+    def as_record(self) -> dict:
+        """The batch as JSON-safe data (for the journal and the log)."""
+        return {
+            "sequence": self.sequence, "previous_hash": self.previous_hash.hex(), "log_hash": self.log_hash.hex(),
+            "first_position": self.first_position, "last_position": self.last_position,
+            "deltas": [{"owner": a.owner, "sub_account": a.sub_account, "asset": asset, "amount": amount}
+                       for a, asset, amount in self.deltas],
+            "withdrawals": [{"owner": p.account.owner, "sub_account": p.account.sub_account, "asset": p.asset,
+                             "amount": p.amount, "withdrawal_id": p.withdrawal_id, "destination": p.destination}
+                            for p in self.payouts],
+        }
+
+
+def build_instruction(client: QuantDeskClient, authority: Pubkey, assets: AssetMap, sequence: int,
+                      previous_hash: bytes, log_hash: bytes, deltas, payouts) -> Instruction:
+    """settle_batch from domain-level deltas and payouts."""
+    def user(account: AccountKey) -> Pubkey:
+        return client.user_account_address(Pubkey.from_string(account.owner), account.sub_account)
+
+    chain_deltas = [(user(account), assets.index_of(asset), amount) for account, asset, amount in deltas]
+    withdrawals = []
+    for payout in payouts:
+        mint = assets.mint_of(payout.asset)
+        withdrawals.append((user(payout.account), assets.index_of(payout.asset), payout.amount,
+                            client.vault_address(mint),
+                            associated_token_address(Pubkey.from_string(payout.destination), mint)))
+    return client.settle_batch(authority, sequence, previous_hash, log_hash, chain_deltas, withdrawals)
+
+
+def transaction_size(instruction: Instruction, authority: Pubkey) -> int:
+    """Bytes of the signed legacy transaction carrying ``instruction`` (one signature)."""
+    message = Message([instruction], authority)
+    return 1 + 64 + len(bytes(message))  # signature count (shortvec), one signature, the message
+
+
+def estimated_compute_units(delta_count: int, withdrawal_count: int) -> int:
+    return BASE_COMPUTE_UNITS + PER_DELTA_UNITS * delta_count + PER_WITHDRAWAL_UNITS * withdrawal_count
+
+
+def fits(netting: Netting, client: QuantDeskClient, authority: Pubkey, assets: AssetMap) -> bool:
+    """True if the netted batch fits one transaction (bytes and compute units)."""
+    entries = netting.entries()
+    if estimated_compute_units(len(entries), len(netting.payouts)) > COMPUTE_UNIT_LIMIT:
+        return False
+    instruction = build_instruction(client, authority, assets, 1, bytes(32), bytes(32), entries, netting.payouts)
+    return transaction_size(instruction, authority) <= PACKET_BYTES
+
+
+def batch_from(netting: Netting, sequence: int, previous_hash: bytes, log_hash: bytes,
+               first_position: int) -> SettlementBatch:
+    """Freeze a netting into the batch of ``sequence``."""
+    return SettlementBatch(sequence, previous_hash, log_hash, first_position, netting.last_position,
+                           tuple(netting.entries()), tuple(netting.payouts))
+

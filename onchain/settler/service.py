@@ -1,0 +1,203 @@
+"""The settler's loop: follow account events, cut batches that fit, settle each exactly once.
+
+Start-up reconciles with the chain before anything else: the exchange's `last_sequence` and
+`log_hash` say which batch landed last and — through the audit chain — up to which log
+position; a `proposed` journal row at or below that sequence is marked settled (the crash
+happened between sending and recording), one above it is superseded by the next proposal.
+Then events are followed from that position on, so nothing is settled twice or skipped.
+
+Exactly once on chain: every batch carries sequence = last + 1 and the previous hash; the
+program refuses a replay (SequenceReplayed), so a re-sent transaction cannot settle twice.
+
+Cutting: an event is folded into the pending netting; if the batch no longer fits one
+transaction, the event is taken out, the pending batch is settled, and the event starts the
+next one. A pending batch is also settled when the feed is idle for `idle_seconds` or when it
+has waited `max_wait_seconds`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+
+import nats
+import psycopg
+from solana.rpc.core import RPCException
+from solders.instruction import Instruction
+from solders.keypair import Keypair
+
+from onchain.assets import AssetMap
+from onchain.gateway import ChainGateway, is_program_error
+from onchain.interface.spec import ERROR_CODES
+from onchain.rpc.failover import FailoverRpc
+from onchain.settler import log_chain
+from onchain.settler.batch import SettlementBatch, batch_from, fits
+from onchain.settler.event_feed import AccountEventFeed, payload
+from onchain.settler.journal import Journal
+from onchain.settler.netting import AccountKey, CannotSettle, Netting
+
+log = logging.getLogger("onchain.settler")
+FEE_SUB_ACCOUNT, POOL_SUB_ACCOUNT = 0, 1  # the authority's own user accounts
+CRASH_AFTER_SUBMIT = "QD_SETTLER_CRASH_AFTER_SUBMIT"  # fault injection for the crash test
+
+
+class BatchRefused(RuntimeError):
+    """The program refused a batch for a reason the settler cannot repair by itself."""
+
+
+@dataclass
+class SettlerSettings:
+    nats_url: str
+    pg_dsn: str
+    rpc_urls: list[str]
+    authority: Keypair
+    asset_symbols: tuple[str, ...] = ("USDC",)
+    idle_seconds: float = 0.3
+    max_wait_seconds: float = 2.0
+    crash_after_submit: bool = field(default_factory=lambda: os.environ.get(CRASH_AFTER_SUBMIT) == "1")
+
+
+class Settler:
+    """One run of the settler."""
+
+    def __init__(self, settings: SettlerSettings) -> None:
+        self.settings = settings
+        self.authority = settings.authority
+        owner = str(self.authority.pubkey())
+        self.fee_account = AccountKey(owner, FEE_SUB_ACCOUNT)
+        self.pool_account = AccountKey(owner, POOL_SUB_ACCOUNT)
+        self.sequence = 0
+        self.previous_hash = log_chain.NOTHING_SETTLED
+        self.position = 0
+        self.settled_batches: list[SettlementBatch] = []
+
+    async def start(self) -> None:
+        """Connect, check the audit chain, open the fee and pool accounts, reconcile."""
+        self.nc = await nats.connect(self.settings.nats_url, max_reconnect_attempts=-1, name="qd-settler")
+        self.conn = await asyncio.to_thread(psycopg.connect, self.settings.pg_dsn, autocommit=True)
+        log_chain.check_installed(self.conn)
+        self.journal = Journal(self.conn)
+        self.rpc = FailoverRpc(self.settings.rpc_urls)
+        self.gateway = ChainGateway(self.rpc)
+        self.client = self.gateway.client
+        state = await self.gateway.exchange_state()
+        self.assets = AssetMap(self.settings.asset_symbols, state.mints)
+        await self._open_own_accounts()
+        self.feed = AccountEventFeed(self.nc.jetstream())
+        await self.reconcile()
+
+    async def _open_own_accounts(self) -> None:
+        """The fee and pool user accounts (sub-accounts 0 and 1 of the settlement authority)."""
+        for sub_account in (FEE_SUB_ACCOUNT, POOL_SUB_ACCOUNT):
+            if await self.gateway.user_account(self.authority.pubkey(), sub_account) is None:
+                instruction = self.client.create_user_account(self.authority.pubkey(), sub_account)
+                landed = await self.gateway.send([instruction], self.authority)
+                if landed.error is not None:
+                    raise BatchRefused(f"cannot open settler account {sub_account}: {landed.error}")
+
+    async def reconcile(self) -> None:
+        """Align with the chain: last sequence, its hash, its log position; restart the feed there."""
+        state = await self.gateway.exchange_state()
+        position = log_chain.position_of(self.conn, state.log_hash)
+        for sequence in self.journal.proposed_up_to(state.last_sequence):
+            log.warning("batch %s was sent before a crash and landed; recording it", sequence)
+            self.journal.settled(sequence, None, None)
+        self.sequence, self.previous_hash, self.position = state.last_sequence, state.log_hash, position
+        self.netting = self._new_netting()
+        await self.feed.start_after(position)
+        log.warning("settler at batch %s, log position %s", self.sequence, self.position)
+
+    def _new_netting(self) -> Netting:
+        netting = Netting(self.fee_account, self.pool_account)
+        netting.last_position = self.position
+        return netting
+
+    # --- the loop ------------------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event) -> None:
+        """Follow, net and settle until ``stop`` is set."""
+        pending_since: float | None = None
+        while not stop.is_set():
+            got = await self.feed.next(timeout=self.settings.idle_seconds)
+            if got is None:
+                if not self.netting.is_empty():
+                    await self.settle_pending()
+                pending_since = None
+                continue
+            owner, event = got
+            if event.position <= self.netting.last_position:
+                continue  # already netted (a redelivery of the ordered consumer)
+            if not self._fold(owner, event):
+                await self.settle_pending()  # full: settle what is pending, then start over with it
+                if not self._fold(owner, event):
+                    raise CannotSettle(f"event at position {event.position} alone does not fit one transaction")
+            if pending_since is None and not self.netting.is_empty():
+                pending_since = time.monotonic()
+            if pending_since is not None and time.monotonic() - pending_since >= self.settings.max_wait_seconds:
+                await self.settle_pending()
+                pending_since = None
+
+    def _fold(self, owner: str, event) -> bool:
+        """Fold one event into the pending netting; False (and unchanged) if it would not fit."""
+        before = copy.deepcopy(self.netting)
+        try:
+            self.netting.apply(owner, event.event_type, payload(event), event.position)
+        except (KeyError, ValueError, TypeError) as error:
+            raise CannotSettle(f"event at position {event.position} ({event.event_type}): {error!r}") from error
+        if fits(self.netting, self.client, self.authority.pubkey(), self.assets):
+            return True
+        self.netting = before
+        return False
+
+    async def settle_pending(self) -> SettlementBatch | None:
+        """Settle the pending netting as the next batch (nothing when it moves no money)."""
+        if self.netting.is_empty():
+            return None
+        log_hash = await asyncio.to_thread(log_chain.hash_at, self.conn, self.netting.last_position)
+        batch = batch_from(self.netting, self.sequence + 1, self.previous_hash, log_hash, self.position + 1)
+        await asyncio.to_thread(self.journal.propose, batch)
+        landed = await self._send(batch.instruction(self.client, self.authority.pubkey(), self.assets))
+        if landed is None:  # the chain already has this sequence: a twin of ours landed it
+            await self.reconcile()
+            return None
+        if self.settings.crash_after_submit:
+            log.error("fault injection: crashing between submit and record of batch %s", batch.sequence)
+            os._exit(70)
+        await asyncio.to_thread(self.journal.settled, batch.sequence, landed.signature, landed.compute_units)
+        self.sequence, self.previous_hash, self.position = batch.sequence, log_hash, batch.last_position
+        self.netting = self._new_netting()
+        self.settled_batches.append(batch)
+        log.info("settled batch %s (positions %s..%s, %s deltas, %s withdrawals, %s CU)", batch.sequence,
+                 batch.first_position, batch.last_position, len(batch.deltas), len(batch.payouts),
+                 landed.compute_units)
+        return batch
+
+    async def _send(self, instruction: Instruction):
+        try:
+            landed = await self.gateway.send([instruction], self.authority)
+        except RPCException as refused:
+            if is_program_error(refused, ERROR_CODES["SequenceReplayed"]):
+                return None
+            raise BatchRefused(str(refused)) from refused
+        if landed.error is not None:
+            if f"Custom({ERROR_CODES['SequenceReplayed']})" in str(landed.error):
+                return None
+            raise BatchRefused(f"{landed.error}: {landed.logs[-3:]}")
+        return landed
+
+    async def close(self) -> None:
+        """Release what start() opened (safe after a partial start)."""
+        closings = [getattr(self, "feed", None) and self.feed.close(), getattr(self, "nc", None) and self.nc.close(),
+                    getattr(self, "rpc", None) and self.rpc.close()]
+        for closing in closings:
+            if closing is None:
+                continue
+            try:
+                await closing
+            except Exception:  # noqa: BLE001 (closing after a failure)
+                log.debug("close failed", exc_info=True)
+        if getattr(self, "conn", None) is not None:
+            self.conn.close()

@@ -1,0 +1,212 @@
+"""The full loop: deposit on chain -> watcher -> engine credits -> trade -> settler batch ->
+on-chain balances and log hash match the read model; a settler crash between submit and record
+settles once. Real nats-server, PostgreSQL, engine, relay, projector, and the program in LiteSVM
+behind the local JSON-RPC server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+
+import nats
+import psycopg
+import pytest
+from solana.rpc.core import RPCException
+
+from bus import streams
+from client.keys import save_keypair
+from commands import messages as m
+from deploy.local.nats import NatsServer
+from onchain.interface.spec import ERROR_CODES
+from onchain.reconcile import connect, reconcile
+from onchain.settler import log_chain
+from onchain.settler.service import CRASH_AFTER_SUBMIT, Settler
+from tests.integration.onchain.loop_stack import MARKET, USDC, running_stack
+from tests.integration.onchain.rpc_servers import local_rpc_servers
+
+SOL = 1_000_000_000
+
+
+@pytest.fixture(scope="module")
+def loop_nats_url(tmp_path_factory):
+    """A nats-server of this module's own (stream and consumer names are global)."""
+    directory = tmp_path_factory.mktemp("onchain-loop-nats")
+    server = NatsServer(directory / "store", log_file=directory / "nats.log").start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+async def stack(loop_nats_url, fresh_pg_dsn, tmp_path):
+    connection = await nats.connect(loop_nats_url)
+    for name in (streams.COMMANDS_STREAM, streams.EVENTS_STREAM):
+        with contextlib.suppress(Exception):
+            await connection.jetstream().delete_stream(name)
+    await streams.declare(connection.jetstream(), consumers=())  # before the first command is published
+    await connection.close()
+    with local_rpc_servers(1) as [(rpc_url, _process)]:
+        async with running_stack(loop_nats_url, fresh_pg_dsn, rpc_url, tmp_path) as running:
+            yield running
+
+
+async def eventually(check, timeout: float = 20.0, every: float = 0.1):
+    """Wait until ``await check()`` is truthy; return it."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = await check()
+        if value:
+            return value
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(every)
+
+
+async def chain_balance(stack, trader) -> int:
+    return int((await stack.gateway.user_account(trader.keypair.pubkey(), 0)).balances[0])
+
+
+async def trade(buyer, seller, price_usdc: int, size: int = SOL) -> None:
+    """The seller rests an ask; the buyer's bid crosses it."""
+    ask = await seller.bot.place_order(MARKET, "sell", size=size, price=price_usdc * USDC)
+    assert ask.accepted, ask
+    bid = await buyer.bot.place_order(MARKET, "buy", size=size, price=price_usdc * USDC)
+    assert bid.accepted, bid
+
+
+async def funded_traders(stack):
+    """Alice and Bob deposit 900 USDC each on chain; the watcher credits both, once."""
+    alice, bob = await stack.trader(1_000 * USDC), await stack.trader(1_000 * USDC)
+    for trader in (alice, bob):
+        await stack.exchange.deposit(trader.keypair, trader.wallet, 0, 900 * USDC)
+    watcher = stack.watcher()
+    await watcher.start()
+    try:
+        assert await watcher.poll_once() == 2
+        assert [d.owner for d in watcher.credited] == [alice.owner, bob.owner]
+    finally:
+        await watcher.close()
+    return alice, bob
+
+
+async def test_deposit_trade_settle_and_reconcile(stack):
+    # Alice and Bob deposit on chain; the watcher turns each deposit into one Deposit command.
+    alice, bob = await funded_traders(stack)
+
+    # A watcher that lost its cursor re-reads the chain: the engine answers the same deposits as
+    # duplicates, nothing is credited twice.
+    (stack.tmp_path / "cursor.json").unlink()
+    again = stack.watcher()
+    await again.start()
+    try:
+        assert await again.poll_once() == 2
+    finally:
+        await again.close()
+
+    # They trade twice: Alice buys 1 SOL at 100 from Bob, then sells it back to him at 110.
+    await trade(alice, bob, 100)
+    await trade(bob, alice, 110)
+    # Alice asks for 100 USDC back.
+    withdrawal = await alice.bot.request_withdrawal("USDC", 100 * USDC)
+    assert withdrawal.accepted, withdrawal
+
+    # The settler nets PnL, fees and the withdrawal and settles them on chain.
+    settler = Settler(stack.settler_settings())
+    await settler.start()
+    stop = asyncio.Event()
+    running = asyncio.create_task(settler.run(stop))
+    try:
+        # Alice: 900 - 0.05 (taker fee at 100) + 10 (PnL) - 0.022 (maker fee at 110) - 100;
+        # Bob: 900 - 0.02 (maker fee at 100) - 10 - 0.055 (taker fee at 110).
+        alice_expected, bob_expected = 809_928_000, 889_925_000
+        await eventually(lambda: _paid_out(settler))
+        assert (await chain_balance(stack, alice), await chain_balance(stack, bob)) == (alice_expected, bob_expected)
+    finally:
+        stop.set()
+        await running
+        await settler.close()
+
+    # The withdrawal left the vault to Alice's wallet (100 left after depositing 900, +100).
+    wallet = await stack.gateway.account_data(alice.wallet)
+    assert int.from_bytes(wallet[64:72], "little") == 200 * USDC  # SPL token account: amount at 64
+    # The fee account holds the four fees; the pool took nothing (the PnL netted out).
+    fee_account = await stack.gateway.user_account(stack.exchange.authority.pubkey(), 0)
+    pool = await stack.gateway.user_account(stack.exchange.authority.pubkey(), 1)
+    assert int(fee_account.balances[0]) == 147_000 and int(pool.balances[0]) == 0
+
+    # The chain's log hash is the audit chain's head at the last settled position.
+    state = await stack.gateway.exchange_state()
+    assert state.last_sequence == len(settler.settled_batches) >= 1
+    with psycopg.connect(stack.pg_dsn, autocommit=True) as conn:
+        assert state.log_hash == log_chain.hash_at(conn, settler.position)
+        assert log_chain.position_of(conn, state.log_hash) == settler.position
+
+    # Reconciliation: every on-chain balance equals the read model's at that position.
+    await stack.wait_for_read_model(settler.position)
+    conn = connect(stack.pg_dsn)
+    try:
+        report = await reconcile(stack.gateway, conn, ("USDC",))
+    finally:
+        conn.close()
+    assert report.position == settler.position
+    assert {check.account.split("/")[0] for check in report.checks} >= {alice.owner, bob.owner}
+    assert report.divergent == []
+
+
+async def test_a_crash_between_submit_and_record_settles_once(stack, tmp_path):
+    alice, bob = await funded_traders(stack)
+    await trade(alice, bob, 100)
+
+    # A settler process that crashes right after its first batch landed, before recording it.
+    keyfile = tmp_path / "authority.json"
+    save_keypair(stack.exchange.authority, keyfile)
+    crashing = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "onchain.settler", "--nats", stack.nats_url, "--pg", stack.pg_dsn,
+         "--rpc", stack.rpc_url, "--keypair", str(keyfile), "--assets", "USDC", "--idle-seconds", "0.2"],
+        env={**os.environ, CRASH_AFTER_SUBMIT: "1"}, timeout=60, capture_output=True, text=True)
+    assert crashing.returncode == 70, crashing.stderr[-2000:]
+    assert (await stack.gateway.exchange_state()).last_sequence == 1
+    [(status,)] = stack.sql("SELECT status FROM onchain_settlement_batches WHERE sequence = 1")
+    assert status == "proposed"
+    after_first = await chain_balance(stack, alice), await chain_balance(stack, bob)
+    assert after_first == (900 * USDC - 50_000, 900 * USDC - 20_000)
+
+    # Sending batch 1 again cannot settle it twice: the program refuses the replayed sequence.
+    settler = Settler(stack.settler_settings())
+    await settler.start()
+    [(record,)] = stack.sql("SELECT record FROM onchain_settlement_batches WHERE sequence = 1")
+    replay = settler.client.settle_batch(stack.exchange.authority.pubkey(), 1, bytes.fromhex(record["previous_hash"]),
+                                         bytes.fromhex(record["log_hash"]), [])
+    with pytest.raises(RPCException, match=f"Custom\\({ERROR_CODES['SequenceReplayed']}\\)"):
+        await settler.gateway.send([replay], stack.exchange.authority)
+
+    # The restarted settler reconciled: batch 1 is recorded as settled, and it goes on from there.
+    assert stack.sql("SELECT status FROM onchain_settlement_batches WHERE sequence = 1") == [("settled",)]
+    assert settler.sequence == 1
+    await trade(bob, alice, 110)
+    stop = asyncio.Event()
+    running = asyncio.create_task(settler.run(stop))
+    try:
+        await eventually(lambda: _sequence_is(stack, 2))
+    finally:
+        stop.set()
+        await running
+        await settler.close()
+    # Each trade settled exactly once.
+    assert await chain_balance(stack, alice) == 900 * USDC - 50_000 + 10 * USDC - 22_000
+    assert await chain_balance(stack, bob) == 900 * USDC - 20_000 - 10 * USDC - 55_000
+    assert stack.sql("SELECT sequence, status FROM onchain_settlement_batches ORDER BY sequence") == [
+        (1, "settled"), (2, "settled")]
+
+
+async def _paid_out(settler) -> bool:
+    return any(batch.payouts for batch in settler.settled_batches)
+
+
+async def _sequence_is(stack, sequence: int) -> bool:
+    return (await stack.gateway.exchange_state()).last_sequence == sequence
+
+
+_ = m
