@@ -56,6 +56,7 @@ class Account(DomainAggregate):
         self.dead_man_fires_at: int | None = None
         self.deposited: dict[str, int] = {}
         self.withdrawn: dict[str, int] = {}
+        self.pending_withdrawals: dict[int, dict] = {}
 
     # ----- keys -----------------------------------------------------------------------------
 
@@ -99,6 +100,26 @@ class Account(DomainAggregate):
         sub = self.sub_accounts[sub_account]
         sub.balances[asset] = sub.balance(asset) - amount
         self.withdrawn[asset] = self.withdrawn.get(asset, 0) + amount
+        self.pending_withdrawals[withdrawal_id] = {
+            "sub_account": sub_account, "asset": asset, "amount": amount, "destination": destination,
+        }
+
+    @event("Withdrawn")
+    def complete_withdrawal(
+        self, at: int, seq: int, sub_account: int, asset: str, amount: int, withdrawal_id: int, chain_tx: str | None
+    ) -> None:
+        """The payout of a pending withdrawal was confirmed on chain."""
+        del self.pending_withdrawals[withdrawal_id]
+
+    @event("WithdrawalRefunded")
+    def refund_withdrawal(
+        self, at: int, seq: int, sub_account: int, asset: str, amount: int, withdrawal_id: int, reason: str
+    ) -> None:
+        """A pending withdrawal could not be paid out: the collateral comes back."""
+        del self.pending_withdrawals[withdrawal_id]
+        sub = self.sub_accounts[sub_account]
+        sub.balances[asset] = sub.balance(asset) + amount
+        self.withdrawn[asset] -= amount
 
     @event("Transferred")
     def transfer(self, at: int, seq: int, from_sub_account: int, to_sub_account: int, asset: str, amount: int) -> None:
@@ -154,6 +175,7 @@ class Account(DomainAggregate):
         self.dead_man_fires_at = state["dead_man_fires_at"]
         self.deposited = dict(state["deposited"])
         self.withdrawn = dict(state["withdrawn"])
+        self.pending_withdrawals = {int(i): dict(w) for i, w in state["pending_withdrawals"].items()}
 
     def to_state(self) -> dict:
         """Canonical plain state for the state hash."""
@@ -164,4 +186,5 @@ class Account(DomainAggregate):
             "dead_man_fires_at": self.dead_man_fires_at,
             "deposited": dict(sorted(self.deposited.items())),
             "withdrawn": dict(sorted(self.withdrawn.items())),
+            "pending_withdrawals": {str(i): dict(w) for i, w in sorted(self.pending_withdrawals.items())},
         }

@@ -104,6 +104,32 @@ class AccountUseCases:
         self._touch(account)
         return seq
 
+    def complete_withdrawal(
+        self, at: int, seq: int, *, owner: str, withdrawal_id: int, chain_tx: str | None = None
+    ) -> None:
+        """The settler confirms a pending withdrawal was paid out on chain (operator command)."""
+        with self._rejecting(at, seq, "CompleteWithdrawal", owner):
+            account, pending = self._pending_withdrawal(owner, withdrawal_id)
+            if chain_tx is not None and (not isinstance(chain_tx, str) or len(chain_tx) > MAX_REFERENCE_LENGTH):
+                raise Rejected(RejectReason.INVALID_AMOUNT, "chain_tx must be a short string")
+        account.complete_withdrawal(
+            at=at, seq=seq, sub_account=pending["sub_account"], asset=pending["asset"], amount=pending["amount"],
+            withdrawal_id=withdrawal_id, chain_tx=chain_tx,
+        )
+        self._touch(account)
+
+    def refund_withdrawal(self, at: int, seq: int, *, owner: str, withdrawal_id: int, reason: str) -> None:
+        """The settler gives up on a pending withdrawal: its collateral is credited back."""
+        with self._rejecting(at, seq, "RefundWithdrawal", owner):
+            account, pending = self._pending_withdrawal(owner, withdrawal_id)
+            if not isinstance(reason, str) or len(reason) > MAX_REFERENCE_LENGTH:
+                raise Rejected(RejectReason.INVALID_AMOUNT, "reason must be a short string")
+        account.refund_withdrawal(
+            at=at, seq=seq, sub_account=pending["sub_account"], asset=pending["asset"], amount=pending["amount"],
+            withdrawal_id=withdrawal_id, reason=reason,
+        )
+        self._touch(account)
+
     def transfer(
         self, at: int, seq: int, *, owner: str, from_sub_account: int, to_sub_account: int, asset: str,
         amount: int, signer: str | None = None,
@@ -198,6 +224,15 @@ class AccountUseCases:
                 raise Rejected(RejectReason.DELEGATE_CANNOT_WITHDRAW, "delegates may only trade")
             raise Rejected(RejectReason.NOT_AUTHORIZED, "only the owner may do this")
         return account
+
+    def _pending_withdrawal(self, owner: str, withdrawal_id: int) -> tuple[Account, dict]:
+        account = self.accounts.get(owner) if isinstance(owner, str) else None
+        if account is None:
+            raise Rejected(RejectReason.UNKNOWN_ACCOUNT, f"no account {owner!r}")
+        pending = account.pending_withdrawals.get(withdrawal_id) if type(withdrawal_id) is int else None
+        if pending is None:
+            raise Rejected(RejectReason.UNKNOWN_WITHDRAWAL, f"no pending withdrawal {withdrawal_id!r}")
+        return account, pending
 
     def _trading_account(self, owner: str, sub_account: int, signer: str | None) -> Account:
         """The account, if the signer may trade for it and the sub-account exists."""

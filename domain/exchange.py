@@ -23,6 +23,8 @@ signed the command (verified by the engine); None means the owner.
                amount, reference=None); request_withdrawal(owner, sub_account, asset, amount,
                destination=None, signer) -> withdrawal id; transfer(owner, from_sub_account,
                to_sub_account, asset, amount, signer)
+  Settler:     complete_withdrawal(owner, withdrawal_id, chain_tx=None); refund_withdrawal(owner,
+               withdrawal_id, reason) (operator commands from the on-chain settler)
   Orders:      place_order(owner, sub_account, market, side, size, price, order_type="limit",
                  time_in_force="gtc", post_only="off", self_trade="cancel_taker",
                  reduce_only=False, client_order_id=None, expires_at=None, trigger_price=None,

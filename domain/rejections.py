@@ -41,6 +41,7 @@ class RejectReason(StrEnum):
     ALREADY_EXPIRED = "AlreadyExpired"
     SAME_SUB_ACCOUNT = "SameSubAccount"
     ORDER_SIZE_CAPPED_TO_ZERO = "OrderSizeCappedToZero"
+    UNKNOWN_WITHDRAWAL = "UnknownWithdrawal"
 
 
 class DomainError(Exception):

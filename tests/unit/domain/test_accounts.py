@@ -96,3 +96,20 @@ def test_bad_amounts_and_assets_are_rejected(exchange, commands):
         assert rejection(exchange.deposit, *commands.next(), owner=ALICE, sub_account=0, asset="USDC", amount=amount) is RejectReason.INVALID_AMOUNT
     assert rejection(exchange.deposit, *commands.next(), owner=ALICE, sub_account=0, asset="XYZ", amount=1) is RejectReason.UNKNOWN_ASSET
     assert rejection(exchange.deposit, *commands.next(), owner=ALICE, sub_account=10_000, asset="USDC", amount=1) is RejectReason.UNKNOWN_SUB_ACCOUNT
+
+
+def test_the_settler_completes_or_refunds_pending_withdrawals(exchange, commands):
+    # Alice asks for two payouts of 100 USDC.
+    paid = exchange.request_withdrawal(*commands.next(), owner=ALICE, sub_account=0, asset="USDC", amount=100 * USDC)
+    refunded = exchange.request_withdrawal(*commands.next(), owner=ALICE, sub_account=0, asset="USDC", amount=100 * USDC)
+    assert exchange.accounts[ALICE].sub(0).balance("USDC") == 9_800 * USDC
+    save(exchange)
+    # One is confirmed on chain, the other refunded: the balance comes back for that one only.
+    exchange.complete_withdrawal(*commands.next(), owner=ALICE, withdrawal_id=paid, chain_tx="sig")
+    exchange.refund_withdrawal(*commands.next(), owner=ALICE, withdrawal_id=refunded, reason="failed")
+    assert event_names(save(exchange)) == ["Account.Withdrawn", "Account.WithdrawalRefunded"]
+    assert exchange.accounts[ALICE].sub(0).balance("USDC") == 9_900 * USDC
+    assert exchange.accounts[ALICE].withdrawn["USDC"] == 100 * USDC
+    # Neither can be settled twice.
+    assert rejection(exchange.complete_withdrawal, *commands.next(), owner=ALICE, withdrawal_id=paid) is RejectReason.UNKNOWN_WITHDRAWAL
+    assert rejection(exchange.refund_withdrawal, *commands.next(), owner=ALICE, withdrawal_id=refunded, reason="x") is RejectReason.UNKNOWN_WITHDRAWAL

@@ -15,7 +15,7 @@ from .test_events import OWN_FIELDS, is_plain
 
 USE_CASES = [
     "open_account", "add_delegate", "remove_delegate", "open_sub_account", "deposit", "request_withdrawal",
-    "transfer", "place_order", "cancel_order", "cancel_all", "modify_order", "set_dead_man_switch",
+    "transfer", "complete_withdrawal", "refund_withdrawal", "place_order", "cancel_order", "cancel_all", "modify_order", "set_dead_man_switch",
     "create_market", "change_market", "set_market_status", "set_oracle_price", "fund_insurance",
 ]
 

@@ -56,22 +56,29 @@ pick_order = {"owner": st.sampled_from(TRADERS), "sub_account": st.just(0), "mar
 modify = st.fixed_dictionaries({"use_case": st.just("modify_order"), "new_price": PRICES, "new_size": SIZES, **pick_order})
 cancel = st.fixed_dictionaries({"use_case": st.just("cancel_order"), **pick_order})
 sweep = st.fixed_dictionaries({"use_case": st.just("expire"), "jump": st.integers(0, 20)})
+settle_withdrawal = st.fixed_dictionaries({
+    "use_case": st.sampled_from(["complete_withdrawal", "refund_withdrawal"]), "owner": st.sampled_from(TRADERS),
+    "pick_withdrawal": st.integers(0, 3),
+})
 insurance = st.fixed_dictionaries({"use_case": st.just("fund_insurance"), "amount": st.integers(1, 10**9)})
 dead_man = st.fixed_dictionaries({"use_case": st.just("set_dead_man_switch"), "owner": st.sampled_from(TRADERS), "ttl": st.integers(1, 30)})
 COMMANDS = st.lists(
-    st.one_of(
-        place, place, place, place, place, place, place, place, modify, cancel, cancel_all, sweep, dead_man,
-        price_move, deposit, withdraw, transfer, insurance,
-    ),
-    min_size=5, max_size=40,
+    # Six commands in ten place orders; the rest is everything else.
+    st.integers(0, 9).flatmap(lambda k: place if k < 6 else st.one_of(
+        modify, modify, cancel, cancel_all, sweep, dead_man, price_move, deposit, withdraw, withdraw,
+        settle_withdrawal, transfer, insurance,
+    )),
+    min_size=15, max_size=50,
 )
-PROPERTY_SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY_SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def start(app: Application | None = None) -> tuple[Exchange, Commands]:
     commands = Commands()
     exchange = trading_exchange(commands, deposit=2_000 * USDC, app=app)
     exchange.deposit(*commands.next(), owner=CAROL, sub_account=0, asset="USDC", amount=2_000 * USDC)
+    for owner in TRADERS:
+        exchange.deposit(*commands.next(), owner=owner, sub_account=1, asset="USDC", amount=500 * USDC)
     # A resting book around $100 so that generated orders trade.
     for offset in range(1, 6):
         for owner, side, price in ((ALICE, "sell", 100 + offset), (BOB, "buy", 100 - offset)):
@@ -100,6 +107,12 @@ def run(exchange: Exchange, commands: Commands, command: dict) -> bool:
         arguments["fires_at"] = at + ttl * commands.step
     elif use_case == "place_order" and arguments["time_in_force"] == "gtt":
         arguments["expires_at"] = at + ttl * commands.step
+    if "pick_withdrawal" in arguments:
+        pending = sorted(exchange.accounts[arguments["owner"]].pending_withdrawals)
+        pick = arguments.pop("pick_withdrawal")
+        arguments["withdrawal_id"] = pending[pick % len(pending)] if pending else -1
+        if use_case == "refund_withdrawal":
+            arguments["reason"] = "failed"
     if "pick" in arguments:
         live = exchange.open_orders(arguments["owner"], 0)
         pick = arguments.pop("pick")
