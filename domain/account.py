@@ -175,7 +175,8 @@ class Account(DomainAggregate):
         self.dead_man_fires_at = state["dead_man_fires_at"]
         self.deposited = dict(state["deposited"])
         self.withdrawn = dict(state["withdrawn"])
-        self.pending_withdrawals = {int(i): dict(w) for i, w in state["pending_withdrawals"].items()}
+        pending = state.get("pending_withdrawals", {})  # absent from snapshots older than it
+        self.pending_withdrawals = {int(i): dict(w) for i, w in pending.items()}
 
     def to_state(self) -> dict:
         """Canonical plain state for the state hash."""
