@@ -24,3 +24,12 @@ def project_events(dsn: str, events: Sequence[ProjectedEvent], *, names: Iterabl
             schema = ensure_active(conn, model)
             for start in range(0, len(events), batch_size):
                 apply_batch(conn, model, schema, events[start:start + batch_size], use_copy=use_copy)
+
+
+def prepare_serving_schemas(dsn: str) -> None:
+    """Create every projector's serving schema and `read` views if missing (idempotent), so
+    readers never meet a missing view before a projector's first start."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        flavour = detect_flavour(conn)
+        for model_class in REGISTRY.values():
+            ensure_active(conn, model_class(flavour))

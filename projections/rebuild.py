@@ -96,3 +96,31 @@ async def rebuild(name: str, nats_url: str, dsn: str, *, switch_over: bool = Tru
 def rebuild_sync(name: str, nats_url: str, dsn: str, **options) -> RebuildResult:
     """`qd`-callable entry point (synchronous)."""
     return asyncio.run(rebuild(name, nats_url, dsn, **options))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m projections.rebuild <name> [--nats URL] [--pg DSN] [--no-switch] [--force]`."""
+    import argparse
+    import os
+
+    parser = argparse.ArgumentParser(prog="python -m projections.rebuild")
+    parser.add_argument("name", choices=sorted(REGISTRY))
+    parser.add_argument("--nats", default=os.environ.get("QD_NATS_URL", "nats://127.0.0.1:4222"))
+    parser.add_argument("--pg", default=os.environ.get("QD_PG_DSN", ""))
+    parser.add_argument("--no-switch", action="store_true", help="build and compare only")
+    parser.add_argument("--force", action="store_true", help="switch even if checksums differ")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO)
+    result = rebuild_sync(args.name, args.nats, args.pg, switch_over=not args.no_switch, force=args.force)
+    for table, (rows, digest) in result.new_checksums.items():
+        old_rows, old_digest = result.old_checksums.get(table, (None, None))
+        print(f"{table:20s} rows {rows:>9} {'same' if digest == old_digest else 'DIFFERENT'}")
+    print(f"{result.old_schema} -> {result.new_schema} at position {result.position}:"
+          f" {'switched' if result.switched else 'not switched'}")
+    return 0 if result.matches or args.force else 1
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())

@@ -1,33 +1,84 @@
-"""`python -m projections.run <name> --nats URL --pg DSN`: run one projector process."""
+"""`python -m projections.run <name|all> --nats URL --pg DSN`: run projector processes.
+
+`<name>` runs one projector in this process. `all` starts one child process per projector and
+waits: each is independent (its own consumer, schema and transaction), and if any child exits
+the others are stopped and `all` exits with that child's code, so a supervisor (`qd run`)
+restarts the set; each resumes from its own recorded position. Flags default to the
+environment of the local stack: QD_NATS_URL, QD_PG_DSN.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import os
+import signal
+import subprocess
 import sys
+import time
 
 from projections.event import PoisonEvent
 from projections.projector import run_projector
 from projections.registry import REGISTRY
 
+POISON_EXIT = 2
+
+
+def run_all(nats_url: str, dsn: str, batch: int) -> int:
+    """One child per projector; stop all when one stops (or on SIGTERM/SIGINT)."""
+    children = {name: subprocess.Popen([sys.executable, "-m", "projections.run", name, "--nats", nats_url,
+                                        "--pg", dsn, "--batch", str(batch)]) for name in REGISTRY}
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
+    code = 0
+    while not stopping:
+        ended = {name: child.returncode for name, child in children.items() if child.poll() is not None}
+        if ended:
+            name, code = next(iter(ended.items()))
+            logging.getLogger("projections").error("projector %s exited with %s: stopping the set", name, code)
+            break
+        time.sleep(0.5)
+    for child in children.values():
+        if child.poll() is None:
+            child.terminate()
+    for child in children.values():
+        try:
+            child.wait(10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    return code
+
 
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments and run until interrupted; exit 2 on a poison event, naming it."""
     parser = argparse.ArgumentParser(prog="python -m projections.run")
-    parser.add_argument("name", choices=sorted(REGISTRY))
-    parser.add_argument("--nats", required=True, help="NATS URL, e.g. nats://127.0.0.1:4222")
-    parser.add_argument("--pg", required=True, help="PostgreSQL conninfo of the read store")
+    parser.add_argument("name", choices=[*sorted(REGISTRY), "all"])
+    parser.add_argument("--nats", default=os.environ.get("QD_NATS_URL", "nats://127.0.0.1:4222"),
+                        help="NATS URL (default $QD_NATS_URL)")
+    parser.add_argument("--pg", default=os.environ.get("QD_PG_DSN", ""),
+                        help="PostgreSQL conninfo of the read store (default $QD_PG_DSN)")
     parser.add_argument("--batch", type=int, default=2000, help="events per fetch/transaction")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if not args.pg:
+        parser.error("--pg (or QD_PG_DSN) is required")
+    if args.name == "all":
+        return run_all(args.nats, args.pg, args.batch)
+    stop = asyncio.Event()
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await run_projector(args.name, args.nats, args.pg, batch_size=args.batch, stop=stop)
+
     try:
-        asyncio.run(run_projector(args.name, args.nats, args.pg, batch_size=args.batch))
+        asyncio.run(run())
     except PoisonEvent as poison:
         logging.getLogger("projections").critical("STOPPED: %s", poison)
-        return 2
-    except KeyboardInterrupt:
-        return 0
+        return POISON_EXIT
     return 0
 
 

@@ -1,4 +1,6 @@
-"""`python -m read_api --pg DSN --port N`: serve the read API with uvicorn."""
+"""`python -m read_api --pg DSN --port N [--workers W]`: serve the read API with uvicorn.
+
+Flags default to the local stack's environment (QD_PG_DSN, QD_READ_API_PORT)."""
 
 from __future__ import annotations
 
@@ -14,14 +16,18 @@ from read_api.settings import RateTier, Settings
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m read_api")
-    parser.add_argument("--pg", required=True, help="PostgreSQL conninfo of the read store")
+    parser.add_argument("--pg", default=os.environ.get("QD_PG_DSN", ""),
+                        help="PostgreSQL conninfo of the read store (default $QD_PG_DSN)")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--port", type=int, default=int(os.environ.get("QD_READ_API_PORT", "8000")),
+                        help="default $QD_READ_API_PORT, else 8000")
     parser.add_argument("--pool", type=int, default=8, help="database connections")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--anonymous-rate", type=float, default=50.0,
                         help="requests/s per IP without sign-in (burst = 2x)")
     args = parser.parse_args(argv)
+    if not args.pg:
+        parser.error("--pg (or QD_PG_DSN) is required")
     os.environ["QD_READ_API_PG"] = args.pg
     os.environ["QD_READ_API_POOL"] = str(args.pool)
     os.environ["QD_READ_API_ANONYMOUS_RATE"] = str(args.anonymous_rate)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from projections.offline import prepare_serving_schemas
 from read_api import errors
 from read_api.auth import Authenticator
 from read_api.db import ReadStore
@@ -21,6 +23,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
+        # The serving views exist from the start, even before a projector's first run.
+        await asyncio.to_thread(prepare_serving_schemas, settings.dsn)
         await store.open()
         yield
         await store.close()

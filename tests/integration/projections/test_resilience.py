@@ -75,14 +75,21 @@ async def test_sigkill_mid_batch_resumes_without_double_counting(events_nats, re
     await publish_events(events_nats, events)
     target = last_handled("fills", events)
     command = [sys.executable, "-m", "projections.run", "fills", "--nats", events_nats,
-               "--pg", read_dsn, "--batch", "20"]
-    # When the fills projector is SIGKILLed while it works, twice, then left to finish
+               "--pg", read_dsn, "--batch", "10"]
+    # When the fills projector is SIGKILLed while it is working (after it committed some
+    # batches, before it is done), twice, then left to finish
+    killed_at = []
     for _ in range(2):
+        before = applied_position(read_dsn)
         process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL)
-        time.sleep(1.5)
+        deadline = time.monotonic() + 30
+        while applied_position(read_dsn) <= before and time.monotonic() < deadline:
+            time.sleep(0.01)
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+        killed_at.append(applied_position(read_dsn))
+    assert 0 < killed_at[0] < killed_at[1] < target, killed_at
     process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     try:
@@ -97,6 +104,14 @@ async def test_sigkill_mid_batch_resumes_without_double_counting(events_nats, re
         assert conn.execute("SELECT count(*) FROM read.fills").fetchone()[0] == expected
         applied = conn.execute("SELECT events_applied FROM read.position_fills").fetchone()[0]
     assert applied == sum(1 for e in events if e.type == "TradeSettled")
+
+
+def applied_position(dsn: str) -> int:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        try:
+            return conn.execute("SELECT position FROM read.position_fills").fetchone()[0]
+        except psycopg.errors.UndefinedTable:
+            return 0
 
 
 async def test_rebuild_matches_the_live_tables_and_switches_over(events_nats, read_dsn, publish_events):
