@@ -36,8 +36,10 @@ class BalanceCheck:
 
     @property
     def difference(self) -> int:
-        """On-chain settled balance minus the read model's (0 when they agree)."""
-        return self.on_chain - self.in_flight_deposits - self.read_model
+        """On-chain settled balance minus the read model's (0 when they agree). A negative
+        in-flight amount — the log credited more than was ever deposited on chain — is not
+        set aside: it shows as a difference."""
+        return self.on_chain - max(self.in_flight_deposits, 0) - self.read_model
 
 
 @dataclass(frozen=True)

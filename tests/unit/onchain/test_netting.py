@@ -1,0 +1,99 @@
+"""The settler's netting laws: what each event moves, and money never appears or vanishes."""
+
+import copy
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from solders.keypair import Keypair
+
+from onchain.assets import AssetMap
+from onchain.client import QuantDeskClient
+from onchain.settler.batch import fits
+from onchain.settler.netting import AccountKey, CannotSettle, Netting
+
+AUTHORITY = str(Keypair().pubkey())
+FEES, POOL = AccountKey(AUTHORITY, 0), AccountKey(AUTHORITY, 1)
+OWNERS = [str(Keypair().pubkey()) for _ in range(4)]
+
+
+def trade(sub_account: int, realized: int, fees: int) -> dict:
+    return {"market": "SOL-PERP", "settlements": [{"sub_account": sub_account, "realized_pnl": realized,
+                                                   "fees": fees, "fills": []}]}
+
+
+def test_a_trade_moves_pnl_minus_fees_and_the_fees_go_to_the_fee_account():
+    netting = Netting(FEES, POOL)
+    # Alice closes at a profit of 10 paying 0.05; Bob loses 10 paying 0.02
+    netting.apply(OWNERS[0], "TradeSettled", trade(0, 10_000_000, 50_000), position=7)
+    netting.apply(OWNERS[1], "TradeSettled", trade(0, -10_000_000, 20_000), position=8)
+    # a deposit moves nothing (the program credited it already); the position still advances
+    netting.apply(OWNERS[0], "Deposited", {"sub_account": 0, "asset": "USDC", "amount": 5}, position=9)
+    assert netting.entries() == [(AccountKey(OWNERS[0], 0), "USDC", 9_950_000), (FEES, "USDC", 70_000),
+                                 (AccountKey(OWNERS[1], 0), "USDC", -10_020_000)]
+    assert netting.last_position == 9
+
+
+def test_a_withdrawal_is_a_payout_and_a_transfer_moves_between_sub_accounts():
+    netting = Netting(FEES, POOL)
+    netting.apply(OWNERS[0], "WithdrawalRequested", {"sub_account": 2, "asset": "USDC", "amount": 100,
+                                                      "withdrawal_id": 41, "destination": OWNERS[0]}, position=1)
+    netting.apply(OWNERS[0], "Transferred", {"from_sub_account": 0, "to_sub_account": 3, "asset": "USDC",
+                                             "amount": 7}, position=2)
+    assert [(p.account, p.amount, p.withdrawal_id) for p in netting.payouts] == [(AccountKey(OWNERS[0], 2), 100, 41)]
+    assert netting.entries() == [(AccountKey(OWNERS[0], 3), "USDC", 7), (AccountKey(OWNERS[0], 0), "USDC", -7)]
+
+
+def test_unrealized_counterparty_gains_are_carried_by_the_pool():
+    netting = Netting(FEES, POOL)
+    netting.apply(OWNERS[0], "TradeSettled", trade(0, 10, 0), position=1)
+    assert netting.entries() == [(AccountKey(OWNERS[0], 0), "USDC", 10), (POOL, "USDC", -10)]
+
+
+def test_a_sub_account_beyond_the_chain_s_range_stops_the_settler():
+    netting = Netting(FEES, POOL)
+    try:
+        netting.apply(OWNERS[0], "TradeSettled", trade(256, 1, 0), position=1)
+    except CannotSettle as error:
+        assert "256" in str(error)
+    else:
+        raise AssertionError("sub-account 256 was accepted")
+
+
+events = st.one_of(
+    st.builds(lambda o, s, r, f: ("TradeSettled", o, trade(s, r, f)), st.sampled_from(OWNERS), st.integers(0, 3),
+              st.integers(-10**9, 10**9), st.integers(-10**5, 10**6)),
+    st.builds(lambda o, a, f, t: ("Transferred", o, {"from_sub_account": f, "to_sub_account": t, "asset": "USDC",
+                                                      "amount": a}),
+              st.sampled_from(OWNERS), st.integers(1, 10**9), st.integers(0, 3), st.integers(0, 3)),
+    st.builds(lambda o, s, a: ("FundingPaid", o, {"sub_account": s, "amount": a}), st.sampled_from(OWNERS),
+              st.integers(0, 3), st.integers(-10**8, 10**8)),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(events, max_size=30))
+def test_every_batch_sums_to_zero_per_asset(stream):
+    netting = Netting(FEES, POOL)
+    for position, (event_type, owner, payload) in enumerate(stream, start=1):
+        netting.apply(owner, event_type, payload, position)
+    sums: dict[str, int] = {}
+    for _account, asset, amount in netting.entries():
+        sums[asset] = sums.get(asset, 0) + amount
+        assert amount != 0
+    assert all(total == 0 for total in sums.values())
+    # credits come first: the program checks overdraw delta by delta
+    amounts = [amount for _, _, amount in netting.entries()]
+    assert amounts == sorted(amounts, reverse=True)
+
+
+def test_a_legacy_transaction_fits_twenty_accounts():
+    client, assets = QuantDeskClient(), AssetMap(("USDC",), (Keypair().pubkey(),))
+    netting = Netting(FEES, POOL)
+    owners = (str(Keypair().pubkey()) for _ in range(100))
+    while True:
+        before = copy.deepcopy(netting)
+        netting.apply(next(owners), "TradeSettled", trade(0, 5, 1), position=1)
+        if not fits(netting, client, Keypair().pubkey(), assets):
+            break
+    # 19 traders + the fee and pool accounts = 21 keys would not fit; 18 + 2 = 20 do
+    assert len(before.accounts()) == 20
