@@ -18,7 +18,7 @@ from decimal import Decimal
 import nats
 
 from bus.subjects import RPC_ENGINE_STATE
-from client import BotClient, load_or_create_keypair, new_keypair, pubkey_of
+from client import BotClient, fills_of, load_or_create_keypair, new_keypair, pubkey_of
 from commands import messages
 
 USDC = 1_000_000  # quote and price units
@@ -96,15 +96,11 @@ def snap(price: int, tick: int = 10_000) -> int:
 
 async def print_fills(bot: BotClient, label: str) -> None:
     """Print every fill settled on the bot's account, as it happens."""
-    from bus import wire
-
     async for event in bot.account_events():
-        if event.event_type != "TradeSettled":
-            continue
-        for settlement in wire.payload_dict(event).get("settlements", []):
-            print(f"[{label}] fill seq={event.seq} position={event.position} "
-                  f"base_after={Decimal(settlement.get('base_after', 0)) / BASE} "
-                  f"fees={Decimal(settlement.get('fees', 0)) / USDC} USDC", flush=True)
+        for market, sub_account, fill in fills_of(event):
+            print(f"[{label}] fill {market}/{sub_account} {fill.side} {Decimal(fill.size) / BASE} @ "
+                  f"{Decimal(fill.price) / USDC} ({fill.liquidity}, fee {Decimal(fill.fee) / USDC} USDC) "
+                  f"log position {event.position}", flush=True)
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["admin-pubkey"]:

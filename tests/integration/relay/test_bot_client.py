@@ -17,7 +17,7 @@ from solders.keypair import Keypair
 from bus.engine import EngineSettings, run_forever
 from bus.engine_intake import OperatorKeys
 from bus.relay import Relay, open_source
-from client import BotClient
+from client import BotClient, fills_of
 from commands import messages
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -91,11 +91,14 @@ async def test_two_bots_trade_and_each_sees_its_fill(own_nats_url, connection, f
             assert bid.position > ask.position > 0
 
             # Then each sees its own fill on its account subject
-            alice_fill = await next_of_type(alice_feed, "TradeSettled")
-            bob_fill = await next_of_type(bob_feed, "TradeSettled")
-            assert alice_fill.position == bob_fill.position or alice_fill.seq == bob_fill.seq
-            assert b"-2000000000" in bytes(alice_fill.payload)
-            assert b'"base_after":2000000000' in bytes(bob_fill.payload)
+            alice_settled = await next_of_type(alice_feed, "TradeSettled")
+            bob_settled = await next_of_type(bob_feed, "TradeSettled")
+            assert alice_settled.seq == bob_settled.seq  # settled by the same command
+            [(market, _, alice_fill)] = fills_of(alice_settled)
+            [(_, _, bob_fill)] = fills_of(bob_settled)
+            assert market == "SOL-PERP"
+            assert (alice_fill.side, alice_fill.liquidity, alice_fill.size) == ("sell", "maker", 2 * SOL)
+            assert (bob_fill.side, bob_fill.liquidity, bob_fill.price) == ("buy", "taker", 100 * USDC)
 
             # And a repeated command id answers with the original outcome, no second effect
             command_id = uuid.uuid4().hex
