@@ -52,3 +52,13 @@ def test_state_shows_the_account_at_a_position(trading_store):
     snapshot = json.loads(result.output)
     assert snapshot["exists"] and snapshot["position"] == 200 and "0" in snapshot["sub_accounts"]
     assert "USDC" in snapshot["sub_accounts"]["0"]["balances"]
+
+
+def test_state_at_a_time_given_in_iso_8601(trading_store):
+    dsn, _ = trading_store
+    # The workload's clock starts at 1_700_000_000 s and advances 1 ms per command.
+    by_time = run("state", "--pg", dsn, "--account", owner_key(2), "--at-time",
+                  "2023-11-14T22:13:20.300+00:00", "--json")
+    assert by_time.exit_code == 0, by_time.output
+    snapshot = json.loads(by_time.output)
+    assert snapshot["exists"] and snapshot["at"] <= 1_700_000_000_300_000_000

@@ -1,10 +1,15 @@
 """Against the real engine: bots trade over NATS, then a replay of the store (chain verified,
 command receipts included) reaches exactly the state hash the live engine reports."""
 
+import asyncio
+import json
+
 import msgspec
 import nats
 import psycopg
+import typer
 from solders.keypair import Keypair
+from typer.testing import CliRunner
 
 from audit.chain import install_chain
 from audit.log_source import StoreLog
@@ -12,9 +17,13 @@ from audit.replay import Replay
 from bus import streams
 from bus.engine import RPC_STATE
 from bus.event_store import EVENTS_TABLE, ExchangeStore
+from cli.audit import audit_app
 from commands import messages as m
 from tests.integration.engine.conftest import running_engine
 from tests.integration.engine.signing import Bot, sol_perp_market, usdc
+
+qd = typer.Typer()
+qd.add_typer(audit_app, name="audit")
 
 
 async def test_replay_equals_the_live_engine_state_hash(own_nats_url, fresh_pg_dsn):
@@ -48,6 +57,11 @@ async def test_replay_equals_the_live_engine_state_hash(own_nats_url, fresh_pg_d
             # The live engine reports its committed commands position and state hash.
             reply = await connection.request(RPC_STATE, b"", timeout=10)
             live = msgspec.json.decode(reply.data)
+            # `qd audit replay --engine` asks the engine itself and agrees with it.
+            cli = await asyncio.to_thread(CliRunner().invoke, qd, [
+                "audit", "replay", "--pg", fresh_pg_dsn, "--engine", "--nats", own_nats_url, "--json"])
+            assert cli.exit_code == 0, cli.output
+            assert json.loads(cli.output)["checkpoints"][-1]["state_hash"] == live["state_hash"]
     finally:
         await connection.close()
     # The replay of the store, stopped after that command, verifies and matches.
