@@ -44,9 +44,9 @@ from nats.js import JetStreamContext
 from psycopg import sql
 
 from bus import streams, subjects
-from observability.metrics import RelayMetrics
 from bus.relay_publisher import PipelinedPublisher, PublishRefused
 from bus.relay_source import Outgoing, StoreSource
+from observability.metrics import RelayMetrics
 
 log = logging.getLogger("bus.relay")
 
