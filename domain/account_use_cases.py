@@ -151,7 +151,9 @@ class AccountUseCases:
     # ----- margin view ----------------------------------------------------------------------
 
     def margin(self, owner: str, sub_account: int) -> MarginSummary:
-        """Every margin figure of a sub-account at current marks."""
+        """Every margin figure of a sub-account at current marks (UnknownAccount if none)."""
+        if owner not in self.accounts:
+            raise Rejected(RejectReason.UNKNOWN_ACCOUNT, f"no account {owner!r}")
         sub = self.accounts[owner].sub(sub_account)
         exposures, env = self._margin_inputs(owner, sub_account)
         return summarize(dict(sub.balances) if sub else {}, exposures, env)
