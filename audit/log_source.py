@@ -71,6 +71,11 @@ class StoreLog:
                 sql.Identifier(self.schema, self.events_table))
             return conn.execute(query).fetchone()[0]
 
+    def has_chain(self) -> bool:
+        """True when the chain table of this events table exists."""
+        with psycopg.connect(self.dsn) as conn:
+            return self._has_chain(conn)
+
     def _has_chain(self, conn: psycopg.Connection) -> bool:
         found = conn.execute("SELECT to_regclass(%s)", (
             f"{self.schema}.{chain_table_name(self.events_table)}",)).fetchone()[0]

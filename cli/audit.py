@@ -66,6 +66,8 @@ def replay(
     engine: bool = typer.Option(False, help="Also compare with the live engine's state hash."),
     parallel: bool = typer.Option(False, help="Verify the chain in a second process (helps on "
                                   "an idle multi-core machine; same results)."),
+    no_verify: bool = typer.Option(False, "--no-verify",
+                                   help="Replay a store that has no chain (nothing is proven)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Rebuild the whole domain from genesis, verify the chain, print state hashes."""
@@ -82,7 +84,12 @@ def replay(
             stop_at_seq = int(live["position"])
     if source == "store":
         log = StoreLog(_require(pg), events_table)
-        rows, total, verify = log.rows(), log.max_position(), True
+        verify = not no_verify
+        if verify and not log.has_chain():
+            console.print(f"[bold red]no hash chain on {events_table}[/]: run `qd audit "
+                          "install-chain` (or replay unverified with --no-verify)")
+            raise typer.Exit(1)
+        rows, total = log.rows(with_chain=verify), log.max_position()
     elif source == "stream":
         rows, total, verify = _stream_rows(nats_url)
     else:
@@ -90,7 +97,7 @@ def replay(
     with _progress(total, f"replaying {source}") as progress:
         task = progress.add_task("replay", total=total)
         advance = lambda position: progress.update(task, completed=position)  # noqa: E731
-        if parallel and source == "store" and stop_at_seq is None:
+        if parallel and verify and source == "store" and stop_at_seq is None:
             from audit.store_replay import replay_store
 
             result = replay_store(log, checkpoints=checkpoints, progress=advance)

@@ -62,3 +62,13 @@ def test_state_at_a_time_given_in_iso_8601(trading_store):
     assert by_time.exit_code == 0, by_time.output
     snapshot = json.loads(by_time.output)
     assert snapshot["exists"] and snapshot["at"] <= 1_700_000_000_300_000_000
+
+
+def test_a_store_without_chain_is_refused_unless_unverified_is_asked(fresh_pg_dsn):
+    store = open_store(fresh_pg_dsn, chained=False)
+    write_trading_log(store, events=100, accounts=3)
+    store.close()
+    refused = run("replay", "--pg", fresh_pg_dsn)
+    assert refused.exit_code == 1 and "no hash chain" in refused.output
+    unverified = run("replay", "--pg", fresh_pg_dsn, "--no-verify", "--json")
+    assert unverified.exit_code == 0 and not json.loads(unverified.output)["chain_verified"]
