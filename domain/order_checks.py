@@ -23,6 +23,10 @@ TRIGGER_ORDER_TYPES = {
     "stop_market", "stop_limit", "take_profit_market", "take_profit_limit", "trailing_stop",
 }
 SIDES = {"buy", "sell"}
+# Live orders one sub-account may have in one market (resting; and waiting triggers), so no
+# account can grow a book or the margin scans without bound.
+MAX_OPEN_ORDERS_PER_MARKET = 500
+MAX_TRIGGER_ORDERS_PER_MARKET = 100
 ORDER_TYPES = BOOK_ORDER_TYPES | TRIGGER_ORDER_TYPES
 TIMES_IN_FORCE = {t.value for t in TimeInForce}
 POST_ONLY_MODES = {p.value for p in PostOnly}

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from .book import PlaceResult, Side
 from .ids import book_account_key
 from .order_checks import (
+    MAX_OPEN_ORDERS_PER_MARKET,
+    MAX_TRIGGER_ORDERS_PER_MARKET,
     TRIGGER_ORDER_TYPES,
     cap_reduce_only,
     check_initial_margin,
@@ -68,11 +70,15 @@ class OrderUseCases:
             check_size(params, size)
             self._check_client_order_id(key, client_order_id)
             if order_type in TRIGGER_ORDER_TYPES:
+                if len(the_market.triggers.orders_of(key)) >= MAX_TRIGGER_ORDERS_PER_MARKET:
+                    raise Rejected(RejectReason.TOO_MANY_OPEN_ORDERS, f"at most {MAX_TRIGGER_ORDERS_PER_MARKET} trigger orders")
                 return self._place_trigger(
                     at, seq, the_market, key, side, size, order_type, price, trigger_price, trail_amount,
                     trail_bps, reduce_only, client_order_id,
                 )
             check_price(params, price)
+            if the_market.book.order_count(key) >= MAX_OPEN_ORDERS_PER_MARKET:
+                raise Rejected(RejectReason.TOO_MANY_OPEN_ORDERS, f"at most {MAX_OPEN_ORDERS_PER_MARKET} resting orders")
             position = account.sub(sub_account).position(market)
             if reduce_only:
                 size = cap_reduce_only(params, side, size, position.base, self._reserved_reduce_only(the_market, key, side))

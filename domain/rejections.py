@@ -42,6 +42,7 @@ class RejectReason(StrEnum):
     SAME_SUB_ACCOUNT = "SameSubAccount"
     ORDER_SIZE_CAPPED_TO_ZERO = "OrderSizeCappedToZero"
     UNKNOWN_WITHDRAWAL = "UnknownWithdrawal"
+    TOO_MANY_OPEN_ORDERS = "TooManyOpenOrders"
 
 
 class DomainError(Exception):

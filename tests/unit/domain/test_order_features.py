@@ -165,3 +165,13 @@ def test_paused_and_reduce_only_markets(exchange, commands):
     exchange.set_market_status(*commands.next(), symbol=SOL, status="reduce_only")
     assert rejection(order, exchange, commands, BOB, "buy", ONE, 100 * PRICE) is RejectReason.MARKET_REDUCE_ONLY
     assert order(exchange, commands, BOB, "sell", ONE, 120 * PRICE, reduce_only=True).status == "resting"
+
+
+def test_open_orders_per_market_are_bounded(exchange, commands):
+    from domain.order_checks import MAX_OPEN_ORDERS_PER_MARKET
+
+    for i in range(MAX_OPEN_ORDERS_PER_MARKET):
+        order(exchange, commands, ALICE, "buy", 10_000_000, 50 * PRICE + i * 1_000)
+    assert rejection(order, exchange, commands, ALICE, "buy", 10_000_000, 40 * PRICE) is RejectReason.TOO_MANY_OPEN_ORDERS
+    # Bob is not affected.
+    order(exchange, commands, BOB, "buy", 10_000_000, 40 * PRICE)
