@@ -28,6 +28,7 @@ from audit.transcoding import ReadFastJSONTranscoder
 StateHasher = Callable[[list[Any]], str]
 Progress = Callable[[int], None]  # called with the last position reached
 Observer = Callable[[LogRow, Any], None]  # called with each applied row and its domain event
+BeforeApply = Callable[[LogRow, dict[Any, Any]], None]  # called with a row and the aggregates
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +120,7 @@ class Replay:
         progress: Progress | None = None,
         progress_every: int = 10_000,
         observer: Observer | None = None,
+        before_apply: BeforeApply | None = None,
     ) -> ReplayResult:
         """Replay `rows` (from genesis); hash the state at each checkpoint position and at the
         end. `up_to` stops after that position; `until_time_ns` (`until_command_seq`) stops
@@ -147,6 +149,8 @@ class Replay:
                 if result.chain_break is not None:
                     break
             if included:
+                if before_apply is not None:
+                    before_apply(row, aggregates)
                 result.failure = apply(row, aggregates, observer)
                 if result.failure is not None:
                     break

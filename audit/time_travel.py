@@ -5,8 +5,12 @@ verified on the way), then reads the rebuilt `Exchange` with the domain's own qu
 balances and positions per sub-account, margin figures at the marks of that moment, open
 orders, and every liquidation-like event of the account so far with the inputs it recorded.
 
-Known limit: liquidations arrive with the risk issue; until then the list is empty and the margin
-summary (with its `liquidatable` flag) is the best record of what a liquidation would have seen.
+For a liquidation, "the inputs that decided it" are shown twice over: the event's own fields
+(whatever the risk engine records), and the account's margin as the replay computes it from the
+state just BEFORE the event (balances, positions, marks, equity, requirements, ratio), so an
+auditor can check the decision against the rules rather than trust the event.
+Known limit: liquidation events arrive with the risk issue; any event whose type name contains
+"Liquidat" and that belongs to or names the account is reported.
 """
 
 from __future__ import annotations
@@ -48,6 +52,23 @@ class _AccountHistory:
         self.account_id = account_aggregate_id(owner)
         self.liquidations: list[dict[str, Any]] = []
         self.last_at: int | None = None
+        self._margin_before: dict[int, Any] = {}
+
+    def before(self, row: LogRow, aggregates: dict[Any, Any]) -> None:
+        """Before a liquidation-like event: the account's margin inputs as they stand."""
+        if "Liquidat" not in row.topic:
+            return
+        from domain.exchange import Exchange
+
+        exchange = Exchange.from_aggregates(aggregates.values())
+        account = exchange.account(self.owner)
+        if account is not None:
+            self._margin_before[row.position] = {
+                str(number): {"balances": dict(sorted(sub.balances.items())),
+                              "positions": {m: p.to_state() for m, p in sorted(sub.positions.items())},
+                              "marks": {m: exchange.mark_price(m) for m in sorted(sub.positions)},
+                              "margin": _margin(exchange, self.owner, number)}
+                for number, sub in sorted(account.sub_accounts.items())}
 
     def __call__(self, row: LogRow, event: Any) -> None:
         attributes = event.__dict__
@@ -58,7 +79,8 @@ class _AccountHistory:
         if "Liquidat" in name and (row.originator_id == self.account_id
                                    or any(self.owner in text for text in _strings(attributes))):
             self.liquidations.append({"position": row.position, "event": name,
-                                      "inputs": _plain(attributes)})
+                                      "recorded": _plain(attributes),
+                                      "margin_before": self._margin_before.get(row.position)})
 
 
 def account_at(rows: Iterable[LogRow], owner: str, *, position: int | None = None,
@@ -67,7 +89,8 @@ def account_at(rows: Iterable[LogRow], owner: str, *, position: int | None = Non
     is at or before `time_ns`)."""
     history = _AccountHistory(owner)
     engine = replay or Replay()
-    result = engine.run(rows, up_to=position, until_time_ns=time_ns, observer=history)
+    result = engine.run(rows, up_to=position, until_time_ns=time_ns, observer=history,
+                        before_apply=history.before)
     return describe(result, owner, history)
 
 

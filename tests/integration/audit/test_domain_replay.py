@@ -7,6 +7,7 @@ import pytest
 from audit.log_source import StoreLog
 from audit.replay import Replay
 from audit.time_travel import account_at
+from domain.account import Account
 from bench.replay import TradingWorkload, open_store, write_trading_log
 
 
@@ -58,3 +59,44 @@ def test_time_travel_matches_the_account_as_it_was_live(store, fresh_pg_dsn):
         assert sub["margin"]["free_collateral"] == free_collateral
         by_time = account_at(StoreLog(fresh_pg_dsn).rows(), owner, time_ns=at)
         assert by_time.sub_accounts == snapshot.sub_accounts and by_time.at <= at
+
+
+class Liquidated(Account.Event):
+    """Stand-in for the risk issue's liquidation event (recorded on the account, as it will be)."""
+
+    at: int
+    seq: int
+    market: str
+    reason: str
+
+    def apply(self, aggregate) -> None:  # noqa: ANN001 - the decision is what is audited here
+        pass
+
+
+def test_time_travel_shows_the_inputs_that_decided_a_liquidation(store, fresh_pg_dsn):
+    # An account trades, then the SOL price collapses and a liquidation event is recorded.
+    workload = TradingWorkload(accounts=4)
+    workload.setup()
+    for _ in range(60):
+        workload.trade()
+    store.commit(workload.collect(), workload.seq)
+    owner = next(o for o in workload.owners
+                 if workload.exchange.account(o).sub(0).position("SOL-PERP").base != 0)
+    workload.exchange.set_oracle_price(*workload.next_command(), symbol="SOL", price=1_000_000)
+    store.commit(workload.collect(), workload.seq)
+    account = workload.exchange.account(owner)
+    expected_margin = workload.exchange.margin(owner, 0)
+    at, seq = workload.next_command()
+    account.trigger_event(Liquidated, at=at, seq=seq, market="SOL-PERP", reason="below maintenance")
+    position = store.commit(account.collect_events(), workload.seq)[-1]
+    # The auditor sees the event and the margin the rules computed just before it.
+    include = lambda topic: topic.startswith("domain.") or ":Liquidated" in topic  # noqa: E731
+    snapshot = account_at(StoreLog(fresh_pg_dsn).rows(), owner, position=position,
+                          replay=Replay(include=include))
+    assert snapshot.problem is None and len(snapshot.liquidations) == 1
+    liquidation = snapshot.liquidations[0]
+    assert liquidation["position"] == position and liquidation["recorded"]["reason"] == "below maintenance"
+    before = liquidation["margin_before"]["0"]
+    assert before["marks"] == {"SOL-PERP": 1_000_000}
+    assert before["margin"]["maintenance_equity"] == expected_margin.maintenance_equity
+    assert before["margin"]["margin_ratio_bps"] == expected_margin.margin_ratio_bps
