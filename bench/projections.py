@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import shutil
 import tempfile
 import time
@@ -33,7 +34,7 @@ from deploy.local.postgres import Postgres
 from projections.catalog import ensure_active
 from projections.consumer import Feed, declare_consumer
 from projections.flavour import detect_flavour
-from projections.model import read_position
+from projections.model import open_projector_connection
 from projections.registry import REGISTRY
 from projections.sample import trading_session
 from projections.wire_source import to_message
@@ -59,7 +60,7 @@ async def time_projector(url: str, dsn: str, name: str, events, batch: int) -> t
     target = [e for e in events if REGISTRY[name]().handler(e)]
     nc = await nats.connect(url)
     js = nc.jetstream()
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    with open_projector_connection(dsn) as conn:
         model = REGISTRY[name](detect_flavour(conn))
         schema = ensure_active(conn, model)
         await declare_consumer(js, model, f"bench_{name}", 0)
@@ -99,57 +100,63 @@ def copy_limit(dsn: str, handled: int) -> float:
     return handled / elapsed
 
 
+def paced_publisher(url: str, messages: list[tuple[int, str, bytes]], rate: int, out) -> None:
+    """Subprocess: publish `messages` at `rate`/s in 10 ms ticks; send {position: wall time}."""
+    async def run() -> dict[int, float]:
+        nc = await nats.connect(url)
+        js = nc.jetstream()
+        stamps: dict[int, float] = {}
+        per_tick, started = max(1, rate // 100), time.perf_counter()
+        for index in range(0, len(messages), per_tick):
+            acks = []
+            for position, subject, data in messages[index:index + per_tick]:
+                stamps[position] = time.time()
+                acks.append(await js.publish_async(subject, data))
+            await asyncio.gather(*acks)
+            delay = started + (index // per_tick + 1) * 0.01 - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        await nc.close()
+        return stamps
+
+    out.send(asyncio.run(run()))
+
+
 async def measure_lag(url: str, dsn: str, events, rate: int, seconds: float, batch: int) -> list[float]:
-    """Publish at `rate` events/s; lag = publish -> commit of the trades projector's batch."""
+    """Publish at `rate` events/s from another process; lag = publish -> commit of the trades
+    projector's batch holding the event (wall clock, same machine)."""
     nc = await nats.connect(url)
     js = nc.jetstream()
     await js.delete_stream(streams.EVENTS_STREAM)
     await streams.declare(js, streams=(streams.EVENTS,), consumers=())
-    count = min(len(events), int(rate * seconds))
-    live = events[:count]
-    handled = {e.position for e in live if REGISTRY["trades"]().handler(e)}
-    published: dict[int, float] = {}
-    lags: list[float] = []
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    live = events[:min(len(events), int(rate * seconds))]
+    handled = sorted(e.position for e in live if REGISTRY["trades"]().handler(e))
+    committed_at: dict[int, float] = {}
+    with open_projector_connection(dsn) as conn:
         conn.execute("DROP SCHEMA IF EXISTS proj_trades_g1 CASCADE")
         conn.execute("DELETE FROM qd_projection.active WHERE projector = 'trades'")
         model = REGISTRY["trades"](detect_flavour(conn))
         schema = ensure_active(conn, model)
+        pending = list(handled)
 
         def committed(_: int, position: int) -> None:
-            now = time.perf_counter()
-            for p in [p for p in published if p <= position]:
-                if p in handled:
-                    lags.append((now - published[p]) * 1000)
-                del published[p]
+            now = time.time()
+            while pending and pending[0] <= position:
+                committed_at[pending.pop(0)] = now
 
         await declare_consumer(js, model, "bench_lag", 0)
         feed = Feed(js, conn, model, schema, "bench_lag", batch_size=batch, on_batch=committed)
         await feed.start()
-
-        async def project() -> None:
-            last = max(handled)
-            while feed.position < last:
-                await feed.step(timeout=0.05)
-
-        async def publish() -> None:
-            tick, per_tick, started = 0.01, max(1, rate // 100), time.perf_counter()
-            for index in range(0, count, per_tick):
-                chunk = live[index:index + per_tick]
-                stamp = time.perf_counter()
-                acks = []
-                for event in chunk:
-                    published[event.position] = stamp
-                    subject, data = to_message(event)
-                    acks.append(await js.publish_async(subject, data))
-                await asyncio.gather(*acks)
-                delay = started + (index // per_tick + 1) * tick - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-
-        await asyncio.gather(project(), publish())
+        receiver, sender = multiprocessing.Pipe(duplex=False)
+        publisher = multiprocessing.get_context("spawn").Process(
+            target=paced_publisher, args=(url, [(e.position, *to_message(e)) for e in live], rate, sender))
+        publisher.start()
+        while feed.position < handled[-1]:
+            await feed.step(timeout=0.05)
+        stamps = await asyncio.to_thread(receiver.recv)
+        publisher.join(30)
     await nc.close()
-    return sorted(lags)
+    return sorted((committed_at[p] - stamps[p]) * 1000 for p in handled)
 
 
 def percentile(values: list[float], q: float) -> float:

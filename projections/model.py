@@ -67,6 +67,15 @@ POSITION_DDL = """CREATE TABLE IF NOT EXISTS {schema}.projection_position (
 )"""
 
 
+def open_projector_connection(dsn: str) -> psycopg.Connection:
+    """A connection for applying batches. `synchronous_commit = off` is safe here: a batch
+    lost in a crash loses its rows and its position together, and is re-applied from the
+    stream; other sessions see a commit at once either way."""
+    conn = psycopg.connect(dsn, autocommit=True)
+    conn.execute("SET synchronous_commit = off")
+    return conn
+
+
 def create_tables(conn: psycopg.Connection, model: ReadModel, schema: str) -> None:
     """Create the schema, the model's tables and its position row (idempotent)."""
     with conn.transaction():

@@ -16,7 +16,7 @@ import psycopg
 from projections.catalog import active_schema, ensure_active
 from projections.consumer import Feed, declare_consumer
 from projections.flavour import detect_flavour, supports_copy
-from projections.model import read_position
+from projections.model import open_projector_connection, read_position
 from projections.registry import REGISTRY
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ async def run_projector(name: str, nats_url: str, dsn: str, *, batch_size: int =
                         stop: asyncio.Event | None = None, idle_timeout: float = 0.2) -> None:
     """Run projector `name` until `stop` is set (forever when None)."""
     stop = stop or asyncio.Event()
-    conn = psycopg.connect(dsn, autocommit=True)
+    conn = open_projector_connection(dsn)
     nc = await nats.connect(nats_url, max_reconnect_attempts=-1)
     try:
         model = REGISTRY[name](detect_flavour(conn))

@@ -23,7 +23,7 @@ from projections.catalog import ensure_active, schema_name, switch
 from projections.checksum import model_checksums
 from projections.consumer import Feed, declare_consumer
 from projections.flavour import detect_flavour, supports_copy
-from projections.model import create_tables, read_position
+from projections.model import open_projector_connection, create_tables, read_position
 from projections.registry import REGISTRY
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ class RebuildResult:
 async def rebuild(name: str, nats_url: str, dsn: str, *, switch_over: bool = True,
                   force: bool = False, batch_size: int = 5000) -> RebuildResult:
     """Rebuild projector `name` into a new generation; switch when caught up and identical."""
-    conn = psycopg.connect(dsn, autocommit=True)
+    conn = open_projector_connection(dsn)
     lock_conn = psycopg.connect(dsn, autocommit=False)
     nc = await nats.connect(nats_url)
     durable = f"proj_{name}_rebuild"

@@ -111,11 +111,15 @@ class TradesModel(ReadModel):
             self.partitions.ensure(conn, schema, "trades", {row[4] for row in batch})
         stager.stage("stage_trades", TRADE_COLUMNS, batch)
         names = ", ".join(column for column, _ in TRADE_COLUMNS)
-        conn.execute(f"INSERT INTO {schema}.trades ({names}) SELECT {names} FROM stage_trades"
-                     " ON CONFLICT DO NOTHING")
-        if self.flavour is Flavour.PLAIN:
-            for resolution, width in RESOLUTIONS.items():
-                conn.execute(self._rollup(schema, resolution, width))
+        insert = (f"INSERT INTO {schema}.trades ({names}) SELECT {names} FROM stage_trades"
+                  " ON CONFLICT DO NOTHING")
+        if self.flavour is Flavour.TIMESCALE:
+            conn.execute(insert)  # candles are continuous aggregates over trades
+            return
+        # One round trip: the trades and all six rollups as data-modifying CTEs.
+        rollups = ", ".join(f"r_{res} AS ({self._rollup(schema, res, width)})"
+                            for res, width in RESOLUTIONS.items())
+        conn.execute(f"WITH t AS ({insert}), {rollups} SELECT 1")
 
     @staticmethod
     def _rollup(schema: str, resolution: str, width: str) -> str:
