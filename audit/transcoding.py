@@ -14,14 +14,16 @@ own transcoder would return.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import msgspec
-from eventsourcing.persistence import JSONTranscoder
+from eventsourcing.persistence import DatetimeAsISO, JSONTranscoder
 
 _TYPE_KEY = b'"_type_"'
 _ESCAPE = b"\\u"
 _decode = msgspec.json.decode
+_from_iso = datetime.fromisoformat
 
 
 class ReadFastJSONTranscoder(JSONTranscoder):
@@ -44,5 +46,10 @@ class ReadFastJSONTranscoder(JSONTranscoder):
         if not (isinstance(timestamp, dict) and len(timestamp) == 2
                 and "_type_" in timestamp and "_data_" in timestamp):
             return super().decode(data)
-        decoded["timestamp"] = self._decode_obj(timestamp)
+        if (timestamp["_type_"] == "datetime_iso" and isinstance(timestamp["_data_"], str)
+                and type(self.names.get("datetime_iso")) is DatetimeAsISO):
+            # What DatetimeAsISO.decode does, without two calls in between.
+            decoded["timestamp"] = _from_iso(timestamp["_data_"])
+        else:
+            decoded["timestamp"] = self._decode_obj(timestamp)
         return decoded
