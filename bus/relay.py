@@ -210,9 +210,9 @@ async def listen_for_inserts(dsn: str, channel: str, wake: asyncio.Event, stop: 
             await asyncio.sleep(1.0)
 
 
-def open_source(dsn: str, attempts: int = 5) -> StoreSource:
+def open_source(dsn: str, attempts: int = 10) -> StoreSource:
     """The engine's store (bus.event_store) as a relay source."""
-    from eventsourcing.persistence import IntegrityError
+    from eventsourcing.persistence import PersistenceError
 
     from bus.event_store import ExchangeStore
 
@@ -220,10 +220,10 @@ def open_source(dsn: str, attempts: int = 5) -> StoreSource:
         try:
             store = ExchangeStore(dsn)
             break
-        except IntegrityError:  # the engine created the same tables at the same instant
+        except PersistenceError:  # e.g. the engine creating the same tables at the same instant
             if attempt == attempts - 1:
                 raise
-            time.sleep(0.2)
+            time.sleep(0.3)
     # The source holds the application: dropping it would close its connection pool.
     return StoreSource(store.recorder, store.mapper, owner=store)
 

@@ -80,6 +80,7 @@ async def test_two_bots_trade_and_each_sees_its_fill(own_nats_url, connection, f
             assert deposit.payload and b'"amount":10000000000' in bytes(deposit.payload)
 
             # Alice rests a sell, cancels another; Bob's buy crosses the first
+            market_feed = await bob.market_events("SOL-PERP").start()
             ask = await alice.place_order("SOL-PERP", "sell", size=2 * SOL, price=100 * USDC,
                                           client_order_id="ask-1")
             assert ask.accepted, ask
@@ -99,6 +100,11 @@ async def test_two_bots_trade_and_each_sees_its_fill(own_nats_url, connection, f
             assert market == "SOL-PERP"
             assert (alice_fill.side, alice_fill.liquidity, alice_fill.size) == ("sell", "maker", 2 * SOL)
             assert (bob_fill.side, bob_fill.liquidity, bob_fill.price) == ("buy", "taker", 100 * USDC)
+
+            # And the market's followers see the orders on the market subject
+            placed = await next_of_type(market_feed, "OrderPlaced")
+            assert placed.aggregate_type == "Market" and placed.seq == ask.seq
+            await market_feed.close()
 
             # And a repeated command id answers with the original outcome, no second effect
             command_id = uuid.uuid4().hex
@@ -143,6 +149,13 @@ async def test_pipelined_submissions_each_get_their_receipt(own_nats_url, connec
             assert all(receipt.accepted for receipt in receipts)
             sequences = [receipt.seq for receipt in receipts]
             assert sequences == sorted(sequences) and len(set(sequences)) == 200
+
+            # And the stored receipts travel on the owner's receipt subject too
+            feed = await bot.receipts(from_start=True).start()
+            recorded = [await feed.next() for _ in range(201)]
+            assert {event.event_type for event in recorded} == {"Recorded"}
+            assert sorted(event.seq for event in recorded)[1:] == sequences
+            await feed.close()
         finally:
             await bot.close()
 
