@@ -37,6 +37,7 @@ from deploy.local.postgres import Postgres
 from projections.offline import project_events
 from projections.sample import OWNERS, owner_keypair, sample_events
 from projections.timeseries import BUCKET_ORIGIN, RESOLUTIONS
+from read_api.pagination import encode_cursor
 
 ROOT = Path(__file__).resolve().parent.parent
 DAY_US = 86_400_000_000
@@ -202,7 +203,7 @@ async def main_async(args) -> None:
                                   cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_port(port, 30, process=server, name="read_api")
         cursor_id = random.Random(1).randint(args.trades // 4, args.trades // 2) * 1_000_000
-        cursor = __import__("read_api.pagination", fromlist=["encode_cursor"]).encode_cursor(cursor_id)
+        cursor = encode_cursor(cursor_id)
         paths = dashboard_paths(cursor, await sign_in(port))
         await http_load(port, paths, 1.0, args.connections)  # warm-up
         count, latencies, errors = await http_load(port, paths, args.seconds, args.connections)

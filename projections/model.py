@@ -79,6 +79,8 @@ def open_projector_connection(dsn: str) -> psycopg.Connection:
 def create_tables(conn: psycopg.Connection, model: ReadModel, schema: str) -> None:
     """Create the schema, the model's tables and its position row (idempotent)."""
     with conn.transaction():
+        # Processes starting together (projector, read API) must not race on the same DDL.
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (schema,))
         conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         conn.execute(POSITION_DDL.format(schema=schema))
         for statement in model.ddl(schema):

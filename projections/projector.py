@@ -11,7 +11,6 @@ import asyncio
 import logging
 
 import nats
-import psycopg
 
 from projections.catalog import active_schema, ensure_active
 from projections.consumer import Feed, declare_consumer

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from read_api.db import ReadStore
 from read_api.errors import not_found
-from read_api.models import (AccountState, Balance, Fill, FundingPayment, Liquidation, Order, Page,
+from read_api.models import (AccountState, Fill, FundingPayment, Liquidation, Order, Page,
                              PnlHour, Position, Receipt, Transfer)
 from read_api.pagination import decode_cursor, encode_cursor
 

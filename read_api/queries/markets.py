@@ -8,7 +8,7 @@ from datetime import datetime
 
 from read_api.db import ReadStore
 from read_api.errors import ClientError, not_found
-from read_api.models import (BookDelta, Candle, FundingRate, InsuranceFundChange, Level, Market,
+from read_api.models import (BookDelta, Candle, FundingRate, InsuranceFundChange, Market,
                              OrderBook, Page, Trade)
 from read_api.pagination import decode_cursor, encode_cursor
 
