@@ -76,6 +76,7 @@ class Engine:
         self.committed_seq = 0
         self.stopping = asyncio.Event()
         self.nc = None
+        self.ack_last_only = False
         self.verifier: ProcessPoolExecutor | None = None
         self.timings: Counter[str] = Counter()  # seconds per stage, for profiling
 
@@ -96,6 +97,9 @@ class Engine:
         self.store = await asyncio.to_thread(ExchangeStore, self.settings.pg_dsn)
         await self.rebuild()
         self.subscription = await position_consumer(self.js, self.committed_seq)
+        info = await self.js.consumer_info(streams.COMMANDS_STREAM, streams.ENGINE_CONSUMER)
+        # With AckPolicy.ALL one ack of the batch's last message acknowledges all of it.
+        self.ack_last_only = str(getattr(info.config.ack_policy, "value", info.config.ack_policy)) == "all"
         self.rpc = [
             await self.nc.subscribe(subjects.RPC_RECEIPT, cb=self._answer_receipt_query),
             await self.nc.subscribe(RPC_STATE, cb=self._answer_state_query),
@@ -235,8 +239,12 @@ class Engine:
                 await self.nc.publish(subject, engine_replies.encode(reply))
             except Exception as error:  # noqa: BLE001 - a bad reply subject is the bot's problem
                 log.info("reply to %r failed: %r", subject, error)
-        for message in job.messages:
-            await message.ack()
+        if self.ack_last_only and job.messages:
+            # Fetch order = consumer-sequence order: the last one covers the whole batch.
+            await job.messages[-1].ack()
+        else:
+            for message in job.messages:
+                await message.ack()
         self.timings["answer"] += time.perf_counter() - began
 
     # --- request/reply endpoints -------------------------------------------------------------
