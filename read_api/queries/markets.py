@@ -60,13 +60,23 @@ async def check_market(store: ReadStore, market: str) -> None:
 async def order_book(store: ReadStore, market: str, depth: int) -> OrderBook:
     """Top `depth` levels per side and the log position the snapshot is exact at."""
     await check_market(store, market)
-    bids = await store.all("SELECT price, size, orders FROM read.book_levels WHERE market = %s"
-                           " AND side = 'buy' ORDER BY price DESC LIMIT %s", (market, depth))
-    asks = await store.all("SELECT price, size, orders FROM read.book_levels WHERE market = %s"
-                           " AND side = 'sell' ORDER BY price LIMIT %s", (market, depth))
-    at = await store.one("SELECT greatest(position, consistent_through) AS p FROM read.position_book")
-    return OrderBook(market=market, position=at["p"] if at else 0,
-                     bids=bids, asks=asks)
+    rows = await store.all(  # one round trip: both sides and the position they are exact at
+        "(SELECT side, price, size, orders FROM read.book_levels WHERE market = %(m)s AND side = 'buy'"
+        " ORDER BY price DESC LIMIT %(d)s) UNION ALL"
+        " (SELECT side, price, size, orders FROM read.book_levels WHERE market = %(m)s AND side = 'sell'"
+        " ORDER BY price LIMIT %(d)s) UNION ALL"
+        " (SELECT 'at', greatest(position, consistent_through), 0, 0 FROM read.position_book)",
+        {"m": market, "d": depth})
+    levels = {"buy": [], "sell": []}
+    position = 0
+    for row in rows:
+        side = row.pop("side")
+        if side == "at":
+            position = row["price"]
+        else:
+            levels[side].append(row)
+    return OrderBook.model_construct(market=market, position=position, bids=levels["buy"],
+                                     asks=levels["sell"])
 
 
 async def book_deltas(store: ReadStore, market: str, after: int, limit: int = 1000) -> list[BookDelta]:
