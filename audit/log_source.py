@@ -1,9 +1,10 @@
-"""Reading the log for an audit: stored events joined with their chain rows, in log order.
+"""Reading the log for an audit: stored events paired with their chain rows, in log order.
 
-`StoreLog` streams rows from PostgreSQL through a server-side cursor inside one REPEATABLE READ
-transaction, so a replay sees one consistent snapshot however long it runs and however much the
-engine writes meanwhile. The FULL JOIN keeps a position whose event or chain row was deleted,
-so verification can name it.
+`StoreLog` streams two index-ordered server-side cursors (events, chain) inside one REPEATABLE
+READ transaction and merges them by position, so a replay sees one consistent snapshot however
+long it runs and however much the engine writes meanwhile, starts at once and never sorts the
+log. A position whose event or chain row was deleted still appears (the other half None), so
+verification can name it. A thread reads and merges the next batch while the caller works.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from audit.chain import LogRow, chain_table_name
 
 DEFAULT_EVENTS_TABLE = "exchange_events"
 _BATCH = 5000
+_NO_CHAIN = (None, None)
 
 
 @dataclass(frozen=True)
@@ -47,22 +49,13 @@ class StoreLog:
                 if on_snapshot is not None:
                     on_snapshot(snapshot or conn.execute("SELECT pg_export_snapshot()").fetchone()[0])
                 has_chain = with_chain and self._has_chain(conn)
-                query = self._query(has_chain, up_to)
                 ids: dict[bytes, uuid.UUID] = {}  # few aggregates, many events: build each once
-                with conn.cursor(name="audit_log", binary=True) as cursor:
-                    cursor.itersize = _BATCH
-                    cursor.execute(query, (up_to,) if up_to is not None else None)
-                    for batch in _prefetched(cursor):
-                        for row in batch:
-                            raw_id = row[1]
-                            originator_id = ids.get(raw_id) if raw_id is not None else None
-                            if originator_id is None and raw_id is not None:
-                                originator_id = ids[raw_id] = uuid.UUID(bytes=raw_id)
-                            if has_chain:
-                                yield LogRow(row[0], originator_id, row[2], row[3], row[4],
-                                             row[5], row[6])
-                            else:
-                                yield LogRow(row[0], originator_id, row[2], row[3], row[4])
+                for batch in _prefetched(lambda: self._merged(conn, has_chain, up_to)):
+                    for position, raw_id, version, topic, state, prev_hash, hash_ in batch:
+                        originator_id = ids.get(raw_id) if raw_id is not None else None
+                        if originator_id is None and raw_id is not None:
+                            originator_id = ids[raw_id] = uuid.UUID(bytes=raw_id)
+                        yield LogRow(position, originator_id, version, topic, state, prev_hash, hash_)
 
     def max_position(self) -> int:
         """The highest stored position (0 for an empty store)."""
@@ -81,34 +74,66 @@ class StoreLog:
             f"{self.schema}.{chain_table_name(self.events_table)}",)).fetchone()[0]
         return found is not None
 
-    def _query(self, has_chain: bool, up_to: int | None) -> sql.Composed:
-        events = sql.Identifier(self.schema, self.events_table)
+    def _merged(self, conn: psycopg.Connection, has_chain: bool, up_to: int | None) -> Iterator[tuple]:
+        """(position, id bytes, version, topic, state, prev_hash, hash) in position order."""
+        bound = sql.SQL(" WHERE notification_id <= {}").format(sql.Literal(up_to)) \
+            if up_to is not None else sql.SQL("")
+        events = self._cursor(conn, "audit_events", sql.SQL(
+            "SELECT notification_id, uuid_send(originator_id), originator_version, topic, state"
+            " FROM {table}{bound} ORDER BY notification_id").format(
+                table=sql.Identifier(self.schema, self.events_table), bound=bound))
         if not has_chain:
-            where = sql.SQL(" WHERE e.notification_id <= %s") if up_to is not None else sql.SQL("")
-            return sql.SQL(
-                "SELECT e.notification_id, uuid_send(e.originator_id), e.originator_version, e.topic,"
-                " e.state FROM {events} e{where} ORDER BY e.notification_id"
-            ).format(events=events, where=where)
-        chain = sql.Identifier(self.schema, chain_table_name(self.events_table))
-        where = (sql.SQL(" WHERE coalesce(e.notification_id, c.notification_id) <= %s")
-                 if up_to is not None else sql.SQL(""))
-        return sql.SQL(
-            "SELECT coalesce(e.notification_id, c.notification_id), uuid_send(e.originator_id),"
-            " e.originator_version, e.topic, e.state, c.prev_hash, c.hash"
-            " FROM {events} e FULL JOIN {chain} c ON c.notification_id = e.notification_id"
-            "{where} ORDER BY 1"
-        ).format(events=events, chain=chain, where=where)
+            for event in events:
+                yield (*event, None, None)
+            return
+        chain = self._cursor(conn, "audit_chain", sql.SQL(
+            "SELECT notification_id, prev_hash, hash FROM {table}{bound} ORDER BY notification_id"
+        ).format(table=sql.Identifier(self.schema, chain_table_name(self.events_table)),
+                 bound=bound))
+        yield from merge_by_position(events, chain)
+
+    @staticmethod
+    def _cursor(conn: psycopg.Connection, name: str, query: sql.Composed) -> Iterator[tuple]:
+        cursor = conn.cursor(name=name, binary=True)
+        cursor.itersize = _BATCH
+        cursor.execute(query)
+        return iter(cursor)
 
 
-def _prefetched(cursor: psycopg.Cursor) -> Iterator[list]:
-    """Batches of rows, the next one fetched by a thread while the caller works on this one
-    (the wait for the server releases the GIL, so reading overlaps replaying)."""
+def merge_by_position(events: Iterator[tuple], chain: Iterator[tuple]) -> Iterator[tuple]:
+    """Pair event rows (position, ...5 fields) with chain rows (position, prev, hash), both in
+    position order; a side that lacks a position yields Nones for it."""
+    event = next(events, None)
+    link = next(chain, None)
+    while event is not None or link is not None:
+        if link is None or (event is not None and event[0] < link[0]):
+            yield (*event, *_NO_CHAIN)
+            event = next(events, None)
+        elif event is None or link[0] < event[0]:
+            yield (link[0], None, None, None, None, link[1], link[2])
+            link = next(chain, None)
+        else:
+            yield (*event, link[1], link[2])
+            event, link = next(events, None), next(chain, None)
+
+
+def _prefetched(produce: Callable[[], Iterator[tuple]]) -> Iterator[list]:
+    """Batches of the produced rows, made by a thread while the caller works on the previous
+    batch (waiting for the server releases the GIL, so reading overlaps replaying)."""
     batches: queue.Queue = queue.Queue(maxsize=3)
+    stop = threading.Event()
 
     def fetch() -> None:
         try:
-            while batch := cursor.fetchmany(_BATCH):
-                batches.put(batch)
+            batch: list = []
+            for row in produce():
+                batch.append(row)
+                if len(batch) >= _BATCH:
+                    batches.put(batch)
+                    batch = []
+                    if stop.is_set():
+                        return
+            batches.put(batch)
             batches.put(None)
         except BaseException as error:  # noqa: BLE001 - handed to the consumer, re-raised there
             batches.put(error)
@@ -121,6 +146,7 @@ def _prefetched(cursor: psycopg.Cursor) -> Iterator[list]:
                 raise batch
             yield batch
     finally:
+        stop.set()
         while reader.is_alive():  # a consumer that stopped early: let the reader finish
             try:
                 batches.get(timeout=0.1)
