@@ -20,15 +20,16 @@ from domain.exchange import Exchange
 from domain.ids import book_account_key
 from domain.rejections import Rejected
 
-from .conftest import ALICE, BOB, CAROL, ONE, PRICE, USDC, Commands, trading_exchange
+from .conftest import ALICE, BOB, CAROL, ONE, PRICE, SOL_MARKET, USDC, Commands, trading_exchange
 
 TRADERS = [ALICE, BOB, CAROL]
+MARKETS = ["SOL-PERP", "ETH-PERP"]
 PRICES = st.integers(90, 110).map(lambda p: p * PRICE)
 SIZES = st.integers(1, 300).map(lambda n: n * 10_000_000)
 
 place = st.fixed_dictionaries({
     "use_case": st.just("place_order"), "owner": st.sampled_from(TRADERS), "sub_account": st.sampled_from([0, 0, 0, 1]),
-    "market": st.just("SOL-PERP"), "side": st.sampled_from(["buy", "sell"]), "size": SIZES, "price": PRICES,
+    "market": st.sampled_from(MARKETS), "side": st.sampled_from(["buy", "sell"]), "size": SIZES, "price": PRICES,
     "order_type": st.sampled_from(["limit", "limit", "market"]),
     "time_in_force": st.sampled_from(["gtc", "gtc", "ioc", "fok", "gtt"]),
     "ttl": st.integers(1, 30),
@@ -39,7 +40,7 @@ place = st.tuples(place, st.fixed_dictionaries({
     "reduce_only": st.sampled_from([False, False, True]),
 })).map(lambda parts: parts[0] | parts[1])
 cancel_all = st.fixed_dictionaries({"use_case": st.just("cancel_all"), "owner": st.sampled_from(TRADERS)})
-price_move = st.fixed_dictionaries({"use_case": st.just("set_oracle_price"), "symbol": st.just("SOL"), "price": PRICES})
+price_move = st.fixed_dictionaries({"use_case": st.just("set_oracle_price"), "symbol": st.sampled_from(["SOL", "ETH"]), "price": PRICES})
 deposit = st.fixed_dictionaries({
     "use_case": st.just("deposit"), "owner": st.sampled_from(TRADERS), "sub_account": st.integers(0, 1),
     "asset": st.sampled_from(["USDC", "SOL"]), "amount": st.integers(1, 5_000) .map(lambda n: n * USDC),
@@ -52,7 +53,7 @@ transfer = st.fixed_dictionaries({
     "use_case": st.just("transfer"), "owner": st.sampled_from(TRADERS), "from_sub_account": st.integers(0, 1),
     "to_sub_account": st.integers(0, 1), "asset": st.just("USDC"), "amount": st.integers(1, 5_000).map(lambda n: n * USDC),
 })
-pick_order = {"owner": st.sampled_from(TRADERS), "sub_account": st.just(0), "market": st.just("SOL-PERP"), "pick": st.integers(0, 5)}
+pick_order = {"owner": st.sampled_from(TRADERS), "sub_account": st.just(0), "market": st.sampled_from(MARKETS), "pick": st.integers(0, 5)}
 modify = st.fixed_dictionaries({"use_case": st.just("modify_order"), "new_price": PRICES, "new_size": SIZES, **pick_order})
 cancel = st.fixed_dictionaries({"use_case": st.just("cancel_order"), **pick_order})
 sweep = st.fixed_dictionaries({"use_case": st.just("expire"), "jump": st.integers(0, 20)})
@@ -79,10 +80,13 @@ def start(app: Application | None = None) -> tuple[Exchange, Commands]:
     exchange.deposit(*commands.next(), owner=CAROL, sub_account=0, asset="USDC", amount=2_000 * USDC)
     for owner in TRADERS:
         exchange.deposit(*commands.next(), owner=owner, sub_account=1, asset="USDC", amount=500 * USDC)
-    # A resting book around $100 so that generated orders trade.
-    for offset in range(1, 6):
-        for owner, side, price in ((ALICE, "sell", 100 + offset), (BOB, "buy", 100 - offset)):
-            exchange.place_order(*commands.next(), owner=owner, sub_account=0, market="SOL-PERP", side=side, size=ONE, price=price * PRICE)
+    # A second market (cross margin), and resting books around $100 so that generated orders trade.
+    exchange.create_market(*commands.next(), **(SOL_MARKET | {"symbol": "ETH-PERP", "base_asset": "ETH", "max_leverage": 10, "initial_margin_bps": 1_000, "maintenance_margin_bps": 500}))
+    exchange.set_oracle_price(*commands.next(), symbol="ETH", price=100 * PRICE)
+    for market in MARKETS:
+        for offset in range(1, 6):
+            for owner, side, price in ((ALICE, "sell", 100 + offset), (BOB, "buy", 100 - offset)):
+                exchange.place_order(*commands.next(), owner=owner, sub_account=0, market=market, side=side, size=ONE, price=price * PRICE)
     if app is not None:
         app.save(*exchange.collect_changed())
     _save(exchange)
@@ -114,7 +118,7 @@ def run(exchange: Exchange, commands: Commands, command: dict) -> bool:
         if use_case == "refund_withdrawal":
             arguments["reason"] = "failed"
     if "pick" in arguments:
-        live = exchange.open_orders(arguments["owner"], 0)
+        live = exchange.markets[arguments["market"]].book.orders_of(book_account_key(arguments["owner"], 0))
         pick = arguments.pop("pick")
         arguments["order_id"] = live[pick % len(live)].order_id if live else 0
     try:
@@ -164,9 +168,9 @@ def check_reduce_only_orders_fit(exchange: Exchange) -> None:
                 assert sum(o.size for o in orders) <= abs(base)
 
 
-def _base(exchange: Exchange, owner: str, sub_account: int) -> int:
+def _base(exchange: Exchange, owner: str, sub_account: int, market: str) -> int:
     sub = exchange.accounts[owner].sub(sub_account)
-    return sub.position("SOL-PERP").base if sub else 0
+    return sub.position(market).base if sub else 0
 
 
 @PROPERTY_SETTINGS
@@ -176,7 +180,7 @@ def test_laws_hold_after_every_command(command_list):
     for command in command_list:
         taker, sub = command.get("owner"), command.get("sub_account", 0)
         before = exchange.margin(taker, sub) if command["use_case"] == "place_order" else None
-        base_before = _base(exchange, taker, sub) if before else 0
+        base_before = _base(exchange, taker, sub, command["market"]) if before else 0
         accepted = run(exchange, commands, command)
         _save(exchange)
         check_money_conserved(exchange)
@@ -187,7 +191,7 @@ def test_laws_hold_after_every_command(command_list):
             if after.initial_requirement > before.initial_requirement and not command["reduce_only"]:
                 assert after.free_collateral >= 0, (command, before, after)
             if command["reduce_only"]:
-                assert abs(_base(exchange, taker, sub)) <= abs(base_before)
+                assert abs(_base(exchange, taker, sub, command["market"])) <= abs(base_before)
 
 
 @PROPERTY_SETTINGS
