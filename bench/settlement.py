@@ -1,13 +1,18 @@
-"""``python -m bench.settlement``: the on-chain half of settlement in the real SVM (LiteSVM).
+"""``python -m bench.settlement [--accounts N]``: accounts settled per second, end to end and on chain.
 
-Settles full batches (as many accounts as fit one 1,232-byte transaction, one delta each) and
-reports accounts settled per second, accounts per transaction and compute units per account.
-``limit`` is the raw ceiling of the same path measured in the same run: the same SVM executing
-minimal transactions (one system transfer each) times accounts per batch, i.e. the rate if a
-settle transaction cost no more than the cheapest transaction.
-Not yet end to end: the settler (events stream → batches) is a later session's work.
+``value``: accounts settled per second END TO END — a backlog of N traders' TradeSettled events
+in the log (real engine, relay, NATS, PostgreSQL) taken by the settler, netted, cut into batches
+and settled through the local JSON-RPC server into the program in LiteSVM (see
+``bench.settlement_loop``), timed from the settler being ready (connected and reconciled with the
+chain; its start-up is reported as ``settler_startup_seconds``) until the last trader's delta is
+on chain; with accounts per transaction and compute units per settled account.
+``limit``: the on-chain path alone in the same run — full 20-account settle_batch transactions
+executed directly in an in-process LiteSVM (no RPC, no log), accounts per second. The figures of
+that path (``onchain_*``) and its own raw ceiling (minimal system transfers × 20,
+``onchain_transfer_ceiling``) are reported beside it.
 """
 
+import argparse
 import hashlib
 import statistics
 import time
@@ -15,6 +20,7 @@ import time
 from solders.keypair import Keypair
 from solders.system_program import TransferParams, transfer
 
+from bench import settlement_loop
 from bench.report import emit
 from onchain.local_chain import Chain
 
@@ -39,7 +45,8 @@ def setup(chain: Chain):
     return authority, users
 
 
-def main() -> None:
+def onchain_only() -> dict:
+    """Settle BATCHES full batches straight into LiteSVM; figures of the on-chain path alone."""
     chain = Chain()
     authority, users = setup(chain)
     client = chain.client
@@ -63,14 +70,35 @@ def main() -> None:
         assert chain.send(transfer(TransferParams(from_pubkey=payer.pubkey(), to_pubkey=Keypair().pubkey(),
                                                   lamports=1_000_000)), payer).ok
         raw.append(time.perf_counter() - started)
-    per_second = ACCOUNTS_PER_BATCH / statistics.median(latencies)
-    ceiling = ACCOUNTS_PER_BATCH / statistics.median(raw)
     latencies.sort()
-    emit(bench="settlement", value=round(per_second, 1), unit="accounts/s", limit=round(ceiling, 1),
-         accounts_per_transaction=ACCOUNTS_PER_BATCH, compute_units_per_batch=statistics.median(compute_units),
-         compute_units_per_account=round(statistics.median(compute_units) / ACCOUNTS_PER_BATCH, 1),
-         p50_ms=round(latencies[len(latencies) // 2] * 1000, 3), p99_ms=round(latencies[-1] * 1000, 3),
-         scope="on-chain only (LiteSVM); settler not yet written")
+    return {"accounts_per_second": round(ACCOUNTS_PER_BATCH / statistics.median(latencies), 1),
+            "transfer_ceiling": round(ACCOUNTS_PER_BATCH / statistics.median(raw), 1),
+            "compute_units_per_batch": statistics.median(compute_units),
+            "compute_units_per_account": round(statistics.median(compute_units) / ACCOUNTS_PER_BATCH, 1),
+            "p50_ms": round(latencies[len(latencies) // 2] * 1000, 3), "p99_ms": round(latencies[-1] * 1000, 3)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.settlement")
+    parser.add_argument("--accounts", type=int, default=80, help="traders in the end-to-end backlog (even)")
+    arguments = parser.parse_args(argv)
+    chain_only = onchain_only()
+    loop = settlement_loop.run(arguments.accounts)
+    per_second = round(loop["accounts"] / (loop["seconds"] - loop["startup_seconds"]), 1)
+    emit(bench="settlement", value=per_second, unit="accounts/s", limit=chain_only["accounts_per_second"],
+         accounts=loop["accounts"], seconds=round(loop["seconds"], 3),
+         settler_startup_seconds=round(loop["startup_seconds"], 3),
+         including_startup_accounts_per_second=round(loop["accounts"] / loop["seconds"], 1),
+         transactions=loop["transactions"],
+         accounts_per_transaction=loop["accounts_per_transaction"],
+         entries_per_transaction=loop["entries_per_transaction"],
+         compute_units_per_account=loop["compute_units_per_account"],
+         onchain_accounts_per_transaction=ACCOUNTS_PER_BATCH,
+         onchain_compute_units_per_batch=chain_only["compute_units_per_batch"],
+         onchain_compute_units_per_account=chain_only["compute_units_per_account"],
+         onchain_transfer_ceiling=chain_only["transfer_ceiling"],
+         onchain_p50_ms=chain_only["p50_ms"], onchain_p99_ms=chain_only["p99_ms"],
+         scope="end to end: log backlog -> settler -> RPC -> program (LiteSVM); limit = on-chain path alone")
 
 
 if __name__ == "__main__":

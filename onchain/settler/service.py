@@ -147,7 +147,7 @@ class Settler:
             self.netting.apply(owner, event.event_type, payload(event), event.position)
         except (KeyError, ValueError, TypeError) as error:
             raise CannotSettle(f"event at position {event.position} ({event.event_type}): {error!r}") from error
-        if fits(self.netting, self.client, self.authority.pubkey(), self.assets):
+        if fits(self.netting):
             return True
         self.netting = before
         return False

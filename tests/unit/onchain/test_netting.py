@@ -8,7 +8,7 @@ from solders.keypair import Keypair
 
 from onchain.assets import AssetMap
 from onchain.client import QuantDeskClient
-from onchain.settler.batch import fits
+from onchain.settler.batch import build_instruction, fits, planned_size, transaction_size
 from onchain.settler.netting import AccountKey, CannotSettle, Netting
 
 AUTHORITY = str(Keypair().pubkey())
@@ -93,7 +93,28 @@ def test_a_legacy_transaction_fits_twenty_accounts():
     while True:
         before = copy.deepcopy(netting)
         netting.apply(next(owners), "TradeSettled", trade(0, 5, 1), position=1)
-        if not fits(netting, client, Keypair().pubkey(), assets):
+        if not fits(netting):
             break
     # 19 traders + the fee and pool accounts = 21 keys would not fit; 18 + 2 = 20 do
     assert len(before.accounts()) == 20
+    authority = Keypair().pubkey()
+    built = build_instruction(client, authority, assets, 1, bytes(32), bytes(32), before.entries(), before.payouts)
+    assert planned_size(before.entries(), before.payouts) == transaction_size(built, authority) <= 1232
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 2), st.integers(-50, 50)), max_size=25),
+       st.lists(st.tuples(st.integers(0, 5), st.integers(1, 9), st.booleans()), max_size=6))
+def test_the_planned_size_is_the_built_size(trades, withdrawals):
+    client, mint = QuantDeskClient(), Keypair().pubkey()
+    assets, authority = AssetMap(("USDC",), (mint,)), Keypair().pubkey()
+    netting = Netting(FEES, POOL)
+    for owner_index, sub_account, realized in trades:
+        netting.apply(OWNERS[owner_index % 4], "TradeSettled", trade(sub_account, realized, 1), position=1)
+    for owner_index, amount, elsewhere in withdrawals:
+        owner = OWNERS[owner_index % 4]
+        netting.apply(owner, "WithdrawalRequested", {"sub_account": 0, "asset": "USDC", "amount": amount,
+                                                     "withdrawal_id": amount,
+                                                     "destination": OWNERS[3] if elsewhere else owner}, position=2)
+    built = build_instruction(client, authority, assets, 1, bytes(32), bytes(32), netting.entries(), netting.payouts)
+    assert planned_size(netting.entries(), netting.payouts) == transaction_size(built, authority)
