@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import multiprocessing
 import os
@@ -77,6 +78,7 @@ class Engine:
         self.stopping = asyncio.Event()
         self.nc = None
         self.ack_last_only = False
+        self.log_position = 0  # notification id of the last event committed
         self.verifier: ProcessPoolExecutor | None = None
         self.timings: Counter[str] = Counter()  # seconds per stage, for profiling
 
@@ -111,6 +113,7 @@ class Engine:
         started = time.perf_counter()
         exchange, position = await asyncio.to_thread(engine_replies.load_exchange, self.store)
         self.committed_seq = position
+        self.log_position = await asyncio.to_thread(self.store.recorder.max_notification_id) or 0
         poison = self.applier.poison if self.applier else set()
         self.cache = ReceiptCache()
         self.applier = BatchApplier(exchange, position, self.cache,
@@ -226,6 +229,8 @@ class Engine:
         if job.needs_commit:
             notification_ids = await asyncio.to_thread(self.store.commit, job.events, job.last_seq)
             self.committed_seq = job.last_seq
+            if notification_ids:
+                self.log_position = notification_ids[-1]
         if job.snapshots:
             await asyncio.to_thread(self.store.save_snapshots, job.snapshots)
         self.timings["commit"] += time.perf_counter() - began
@@ -254,8 +259,13 @@ class Engine:
 
     async def _answer_state_query(self, message) -> None:
         """Position and state hash, once everything applied so far is committed (for tests)."""
-        await self.commits.join()
-        body = {"position": self.committed_seq, "state_hash": self.applier.exchange.state_hash(),
+        for _ in range(1000):  # under load, wait for a moment when memory == store
+            await self.commits.join()
+            if self.applier.applied_seq == self.committed_seq:
+                break
+            await asyncio.sleep(0.01)
+        body = {"position": self.committed_seq, "log_position": self.log_position,
+                "state_hash": self.applier.exchange.state_hash(),
                 "accepted": self.applier.accepted, "rejections": dict(self.applier.rejections),
                 "timings": dict(self.timings)}
         await message.respond(msgspec.json.encode(body))
@@ -303,6 +313,8 @@ def settings_from_arguments(argv: list[str] | None = None) -> EngineSettings:
     parser.add_argument("--pg", default=os.environ.get("QD_PG_DSN", ""))
     parser.add_argument("--admin", action="append", default=_keys("QD_ADMIN_PUBKEY"))
     parser.add_argument("--deposit-watcher", action="append", default=_keys("QD_DEPOSIT_PUBKEY"))
+    parser.add_argument("--admin-keyfile", default=os.environ.get("QD_ADMIN_KEYFILE", ""),
+                        help="Solana keyfile whose public key is an admin key")
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--verify-workers", type=int, default=1)
     parser.add_argument("--snapshot-every", type=int, default=1000)
@@ -312,6 +324,13 @@ def settings_from_arguments(argv: list[str] | None = None) -> EngineSettings:
         parser.error("--pg (or QD_PG_DSN) is required")
     logging.basicConfig(level=arguments.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if arguments.admin_keyfile:
+        from solders.keypair import Keypair
+
+        keyfile = json.loads(open(arguments.admin_keyfile).read())
+        arguments.admin.append(str(Keypair.from_bytes(bytes(keyfile)).pubkey()))
+    if not arguments.admin:
+        log.warning("no admin key (QD_ADMIN_PUBKEY / --admin): admin commands will be refused")
     return EngineSettings(
         nats_url=arguments.nats, pg_dsn=arguments.pg, batch_size=arguments.batch_size,
         verify_workers=arguments.verify_workers, snapshot_every=arguments.snapshot_every,
