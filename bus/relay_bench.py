@@ -57,34 +57,50 @@ def fill(store: ExchangeStore, events: int, per_save: int = 500) -> None:
         written += per_save
 
 
-async def measure(nats_url: str, store: ExchangeStore, window: int) -> dict:
+class _UpTo:
+    """A source that stops at a log position (so the relay can be timed segment by segment)."""
+
+    def __init__(self, source: StoreSource) -> None:
+        self.source, self.stop = source, 0
+
+    def read(self, after: int, limit: int) -> list:
+        return [message for message in self.source.read(after, limit) if message.position <= self.stop]
+
+
+async def measure(nats_url: str, store: ExchangeStore, window: int, segments: int = 4) -> dict:
+    """Relay and limit timed in alternating segments, so a shift in machine load hits both."""
     connection = await nats.connect(nats_url)
     js = connection.jetstream(publish_async_max_pending=2 * window)
     await streams.declare(js)
     source = StoreSource(store.recorder, store.mapper)
-    total = source.max_position()
-
-    relay = Relay(connection, source, window=window)
-    await relay.resume()
-    started = time.perf_counter()
-    relayed = await relay.relay_available()
-    relay_seconds = time.perf_counter() - started
-
-    # The limit: the same encoded messages and msg ids, published with the same pipelining
-    # (windows, two in flight, every ack awaited) but no store read, no routing, no sequence check.
-    outgoing = source.read(0, total)
+    outgoing = source.read(0, source.max_position())  # the limit's messages, encoded up front
     for name, prefix in (("QD_EVT_LIMIT", "limit"), ("QD_EVT_LIMIT_NATSPY", "natspy")):
         await js.add_stream(streams.EVENTS.evolve(name=name, subjects=[f"{prefix}.>"],
                                                   deny_purge=False, deny_delete=False))
     publisher = await PipelinedPublisher(connection).start()
-    limit_seconds = await _timed_windows(outgoing, window, lambda message: publisher.publish(
-        "limit." + message.subject, message.data, {"Nats-Msg-Id": str(message.position)}))
-    # For reference: nats-py's own publish_async on the same messages.
-    natspy_seconds = await _timed_windows(outgoing, window, lambda message: js.publish_async(
-        "natspy." + message.subject, message.data, headers={"Nats-Msg-Id": str(message.position)}))
+    bounded = _UpTo(StoreSource(store.recorder, store.mapper))
+    relay = Relay(connection, bounded, window=window)
+    await relay.resume()
+    seconds = {"relay": 0.0, "limit": 0.0, "natspy": 0.0}
+    size = -(-len(outgoing) // segments)
+    for start in range(0, len(outgoing), size):
+        segment = outgoing[start:start + size]
+        # The relay: store read + route + encode + publish with expected sequence + ack check.
+        bounded.stop = segment[-1].position
+        began = time.perf_counter()
+        await relay.relay_available()
+        seconds["relay"] += time.perf_counter() - began
+        # The limit: the same encoded messages and msg ids, the same pipelining (windows, two in
+        # flight, every ack awaited), but no store read, no routing, no sequence check.
+        seconds["limit"] += await _timed_windows(segment, window, lambda message: publisher.publish(
+            "limit." + message.subject, message.data, {"Nats-Msg-Id": str(message.position)}))
+        # For reference: nats-py's own publish_async on the same messages.
+        seconds["natspy"] += await _timed_windows(segment, window, lambda message: js.publish_async(
+            "natspy." + message.subject, message.data,
+            headers={"Nats-Msg-Id": str(message.position)}))
     await connection.close()
-    return {"events": relayed, "stored": total, "relay_seconds": relay_seconds,
-            "limit_seconds": limit_seconds, "natspy_seconds": natspy_seconds}
+    return {"events": relay.published, "stored": len(outgoing), "relay_seconds": seconds["relay"],
+            "limit_seconds": seconds["limit"], "natspy_seconds": seconds["natspy"]}
 
 
 async def _timed_windows(outgoing: list, window: int, publish) -> float:
