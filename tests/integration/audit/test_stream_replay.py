@@ -1,7 +1,12 @@
 """Replay from the JetStream events stream agrees with replay from the store, and a store
 changed after publication differs from the stream at the changed event."""
 
+import asyncio
+import json
+
 import nats
+import typer
+from typer.testing import CliRunner
 
 from audit.log_source import StoreLog
 from audit.replay import Replay, default_mapper
@@ -10,7 +15,11 @@ from bench.replay import open_store, write_trading_log
 from bus import streams
 from bus.relay import Relay
 from bus.relay_source import StoreSource
+from cli.audit import audit_app
 from tests.integration.audit.ledger import execute
+
+qd = typer.Typer()
+qd.add_typer(audit_app, name="audit")
 
 
 async def publish_store(nats_url: str, store) -> int:
@@ -39,6 +48,11 @@ async def test_replay_from_the_stream_equals_replay_from_the_store(fresh_pg_dsn,
     assert from_store.ok and from_stream.ok and from_store.events == published
     assert from_stream.checkpoints[-1].state_hash == from_store.checkpoints[-1].state_hash
     assert compare_logs(StoreLog(fresh_pg_dsn).rows(), stream_rows, mapper) is None
+    # The same through the command line, which also compares the stream with the store.
+    cli = await asyncio.to_thread(CliRunner().invoke, qd, [
+        "audit", "replay", "--source", "stream", "--nats", own_nats_url, "--pg", fresh_pg_dsn, "--json"])
+    assert cli.exit_code == 0, cli.output
+    assert json.loads(cli.output)["checkpoints"][-1]["state_hash"] == from_store.checkpoints[-1].state_hash
 
     # A store edited after publication: the comparison names the edited event.
     target = stream_rows[len(stream_rows) // 2].position
