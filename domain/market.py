@@ -12,7 +12,8 @@ fees recorded in `OrderPlaced`/`OrderModified` events; a reduce-only id set only
 orders. Known limit: fees are in USDC quote units (1e6) only.
 """
 
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 from eventsourcing.domain import event
 
@@ -72,9 +73,9 @@ class Market(DomainAggregate):
         result = self.book.place(new_order_from(order))
         if not result.accepted:
             return result, None
-        self._live_result = result
         placement = self.placement_payload(result)
-        self._record_order_placed(at=at, seq=seq, order=order, **placement)
+        with self._already_applied(result):
+            self._record_order_placed(at=at, seq=seq, order=order, **placement)
         return result, placement
 
     @event("OrderPlaced")
@@ -91,15 +92,14 @@ class Market(DomainAggregate):
         resting = self.book.order(order_id)
         result = self.book.modify(order_id, new_price=new_price, new_size=new_size)
         if result.accepted:
-            self._live_result = result
             placed = result.replaced
             payload = self.placement_payload(placed) if placed else None
-            self._record_order_modified(
-                at=at, seq=seq, order_id=order_id, account=resting.account, side=str(resting.side),
-                new_price=new_price, new_size=new_size,
-                kept_priority=result.kept_priority, old_price=result.old_price, old_size=result.old_size,
-                placement=payload,
-            )
+            with self._already_applied(result):
+                self._record_order_modified(
+                    at=at, seq=seq, order_id=order_id, account=resting.account, side=str(resting.side),
+                    new_price=new_price, new_size=new_size, kept_priority=result.kept_priority,
+                    old_price=result.old_price, old_size=result.old_size, placement=payload,
+                )
             return result, payload
         return result, None
 
@@ -136,9 +136,9 @@ class Market(DomainAggregate):
         expired = self.book.expire(at)
         if not expired:
             return []
-        self._live_result = expired
         cancelled = [cancelled_payload(c) for c in expired]
-        self._record_orders_expired(at=at, seq=seq, cancelled=cancelled)
+        with self._already_applied(expired):
+            self._record_orders_expired(at=at, seq=seq, cancelled=cancelled)
         return cancelled
 
     @event("OrdersExpired")
@@ -149,18 +149,19 @@ class Market(DomainAggregate):
 
     # ----- off-book trigger orders ----------------------------------------------------------
 
-    @event("TriggerOrderPlaced")
-    def add_trigger(self, at: int, seq: int, trigger: dict, reference_price: int | None) -> None:
-        """Store a validated trigger order off-book (the risk engine fires it later)."""
-        self._once(lambda: self.triggers.add(trigger_order_from(trigger), reference_price))
-
     def place_trigger(self, at: int, seq: int, trigger: dict, reference_price: int | None) -> str | None:
-        """Add a trigger order; returns the book's reject reason, or None when recorded."""
+        """Store a trigger order off-book (the risk engine fires it later); returns the trigger
+        book's reject reason, or None when recorded as `TriggerOrderPlaced`."""
         reason = self.triggers.add(trigger_order_from(trigger), reference_price)
-        if reason is None:
-            self._live_result = True
-            self.add_trigger(at=at, seq=seq, trigger=trigger, reference_price=reference_price)
-        return None if reason is None else str(reason)
+        if reason is not None:
+            return str(reason)
+        with self._already_applied(True):
+            self._record_trigger_placed(at=at, seq=seq, trigger=trigger, reference_price=reference_price)
+        return None
+
+    @event("TriggerOrderPlaced")
+    def _record_trigger_placed(self, at: int, seq: int, trigger: dict, reference_price: int | None) -> None:
+        self._once(lambda: self.triggers.add(trigger_order_from(trigger), reference_price))
 
     def cancel_triggers(self, at: int, seq: int, trigger_ids: list, reason: str) -> list[dict]:
         """Remove waiting trigger orders (unknown ids are skipped); one event if any."""
@@ -235,6 +236,16 @@ class Market(DomainAggregate):
         }
 
     # ----- internals ------------------------------------------------------------------------
+
+    @contextmanager
+    def _already_applied(self, result: Any) -> Iterator[None]:
+        """Live: the book call ran before its event; tell the event body not to run it again
+        (and never leave the flag behind, even if triggering the event fails)."""
+        self._live_result = result
+        try:
+            yield
+        finally:
+            self._live_result = None
 
     def _once(self, book_call: Callable[[], Any]) -> None:
         """Run the book call when replaying; live, it already ran before the event."""
