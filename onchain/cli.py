@@ -38,6 +38,11 @@ async def run_reconcile(pg: str, rpc_urls: list[str], assets: tuple[str, ...]):
         await rpc.close()
 
 
+@app.callback()
+def onchain() -> None:
+    """On-chain settlement operations (a group even while it has one command)."""
+
+
 @app.command("reconcile")
 def reconcile_command(pg: str = PG_OPTION, rpc: str = RPC_OPTION, assets: str = ASSETS_OPTION) -> None:
     """Compare on-chain settled balances with the read model at the last settled batch."""

@@ -8,6 +8,8 @@ What moves money on chain, per account event (owner = the subject's key):
 - `Transferred`: between two sub-accounts of one owner (two on-chain user accounts).
 - `WithdrawalRequested`: a payout (a withdrawal of the batch, paid from the vault), not a delta.
 - `Deposited`: nothing — the program credited it on chain when the deposit happened.
+- `Withdrawn` / `WithdrawalRefunded` (domain, pending-withdrawal outcomes): nothing — the payout
+  already left in its batch, or (refund) was never paid, so the chain never debited it.
 
 Invariant: per asset, user deltas + fee account + pool account sum to zero (the program checks
 it). The pool account (the insurance fund / PnL pool) takes the opposite of everything that is

@@ -28,6 +28,8 @@ import nats
 import psycopg
 from solana.rpc.core import RPCException
 from solders.instruction import Instruction
+from solders.pubkey import Pubkey
+from spl.token.instructions import create_idempotent_associated_token_account
 from solders.keypair import Keypair
 
 from onchain.assets import AssetMap
@@ -35,7 +37,7 @@ from onchain.gateway import ChainGateway, is_program_error
 from onchain.interface.spec import ERROR_CODES
 from onchain.rpc.failover import FailoverRpc
 from onchain.settler import log_chain
-from onchain.settler.batch import SettlementBatch, batch_from, fits
+from onchain.settler.batch import SettlementBatch, associated_token_address, batch_from, fits
 from onchain.settler.event_feed import AccountEventFeed, payload
 from onchain.settler.journal import Journal
 from onchain.settler.netting import AccountKey, CannotSettle, Netting
@@ -159,6 +161,7 @@ class Settler:
         log_hash = await asyncio.to_thread(log_chain.hash_at, self.conn, self.netting.last_position)
         batch = batch_from(self.netting, self.sequence + 1, self.previous_hash, log_hash, self.position + 1)
         await asyncio.to_thread(self.journal.propose, batch)
+        await self._open_destinations(batch)
         landed = await self._send(batch.instruction(self.client, self.authority.pubkey(), self.assets))
         if landed is None:  # the chain already has this sequence: a twin of ours landed it
             await self.reconcile()
@@ -174,6 +177,19 @@ class Settler:
                  batch.first_position, batch.last_position, len(batch.deltas), len(batch.payouts),
                  landed.compute_units)
         return batch
+
+    async def _open_destinations(self, batch: SettlementBatch) -> None:
+        """Create missing destination token accounts (idempotently; the authority pays the rent),
+        so a payout to a wallet that never held the asset cannot block the batch."""
+        missing = []
+        for payout in batch.payouts:
+            owner, mint = Pubkey.from_string(payout.destination), self.assets.mint_of(payout.asset)
+            if await self.gateway.account_data(associated_token_address(owner, mint)) is None:
+                missing.append(create_idempotent_associated_token_account(self.authority.pubkey(), owner, mint))
+        for start in range(0, len(missing), 4):
+            landed = await self.gateway.send(missing[start:start + 4], self.authority)
+            if landed.error is not None:
+                raise BatchRefused(f"cannot open destination token accounts: {landed.error}")
 
     async def _send(self, instruction: Instruction):
         try:

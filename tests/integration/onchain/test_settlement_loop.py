@@ -16,10 +16,12 @@ import psycopg
 import pytest
 from solana.rpc.core import RPCException
 
+from typer.testing import CliRunner
+
 from bus import streams
 from client.keys import save_keypair
-from commands import messages as m
 from deploy.local.nats import NatsServer
+from onchain import cli as onchain_cli
 from onchain.interface.spec import ERROR_CODES
 from onchain.reconcile import connect, reconcile
 from onchain.settler import log_chain
@@ -152,6 +154,30 @@ async def test_deposit_trade_settle_and_reconcile(stack):
     assert report.position == settler.position
     assert {check.account.split("/")[0] for check in report.checks} >= {alice.owner, bob.owner}
     assert report.divergent == []
+    # and so does the CLI (`qd onchain reconcile`)
+    command = ["reconcile", "--pg", stack.pg_dsn, "--rpc", stack.rpc_url, "--assets", "USDC"]
+    agreed = await asyncio.to_thread(CliRunner().invoke, onchain_cli.app, command)
+    assert agreed.exit_code == 0 and "all balances agree" in agreed.output, agreed.output
+
+    # An operator credits Alice 5 USDC that never arrived on chain; once a later batch covers it,
+    # reconciliation reports the divergence and exits 1.
+    phantom = await stack.operator.deposit_for(alice.owner, "USDC", 5 * USDC)
+    assert phantom.accepted, phantom
+    await trade(alice, bob, 100)
+    settler = Settler(stack.settler_settings())
+    await settler.start()
+    stop = asyncio.Event()
+    running = asyncio.create_task(settler.run(stop))
+    try:
+        await eventually(lambda: _sequence_is(stack, state.last_sequence + 1))
+    finally:
+        stop.set()
+        await running
+        await settler.close()
+    await stack.wait_for_read_model(settler.position)
+    diverged = await asyncio.to_thread(CliRunner().invoke, onchain_cli.app, command)
+    assert diverged.exit_code == 1, diverged.output
+    assert f"DIVERGENT {alice.owner}/0 USDC" in diverged.output and "difference -5000000" in diverged.output
 
 
 async def test_a_crash_between_submit_and_record_settles_once(stack, tmp_path):
@@ -208,5 +234,3 @@ async def _paid_out(settler) -> bool:
 async def _sequence_is(stack, sequence: int) -> bool:
     return (await stack.gateway.exchange_state()).last_sequence == sequence
 
-
-_ = m
