@@ -2,9 +2,11 @@
 
 import typer
 
+from cli.audit import audit_app
 from cli.stack import run_stack
 
 app = typer.Typer(help="QuantDesk: operate and audit the exchange.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 
 
 @app.command()

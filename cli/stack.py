@@ -18,6 +18,7 @@ from pathlib import Path
 
 import psycopg
 
+from client.keys import load_or_create_keypair, pubkey_of
 from deploy.local.nats import NatsServer, stop_process
 from deploy.local.postgres import Postgres
 
@@ -105,7 +106,13 @@ def _ensure_database(postgres: Postgres) -> str:
 
 
 def _service_environment(state: Path, nats_url: str, dsn: str, api_port: int) -> dict[str, str]:
-    """Settings every service reads from its environment (validated by each at start-up)."""
+    """Settings every service reads from its environment (validated by each at start-up).
+
+    The local stack's operator key (admin: create markets, dev deposits) is a keyfile in the state
+    directory, made on first run; production passes its admin public key instead.
+    """
+    admin_keyfile = state / "keys" / "admin.json"
+    admin = load_or_create_keypair(admin_keyfile)
     return {
         **os.environ,
         "QD_NATS_URL": nats_url,
@@ -113,7 +120,8 @@ def _service_environment(state: Path, nats_url: str, dsn: str, api_port: int) ->
         "QD_STATE_DIR": str(state),
         "QD_READ_API_PORT": str(api_port),
         "QD_READ_API_URL": f"http://127.0.0.1:{api_port}",
-        "QD_DEV_KEYS_FILE": str(state / "dev_keys.json"),
+        "QD_ADMIN_KEYFILE": str(admin_keyfile),
+        "QD_ADMIN_PUBKEY": pubkey_of(admin),
         "PYTHONUNBUFFERED": "1",
     }
 
