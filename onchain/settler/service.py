@@ -147,6 +147,8 @@ class Settler:
         before = copy.deepcopy(self.netting)
         try:
             self.netting.apply(owner, event.event_type, payload(event), event.position)
+            for asset in {asset for _, asset, _ in self.netting.entries()} | {p.asset for p in self.netting.payouts}:
+                self.assets.index_of(asset)  # an asset without a mint on chain cannot settle
         except (KeyError, ValueError, TypeError) as error:
             raise CannotSettle(f"event at position {event.position} ({event.event_type}): {error!r}") from error
         if fits(self.netting):

@@ -234,3 +234,46 @@ async def _paid_out(settler) -> bool:
 async def _sequence_is(stack, sequence: int) -> bool:
     return (await stack.gateway.exchange_state()).last_sequence == sequence
 
+
+
+async def test_the_watcher_process_credits_each_deposit_once_across_a_kill(stack, tmp_path):
+    # Alice deposits twice in one transaction (instruction indexes 0 and 1) and once more later.
+    alice = await stack.trader(1_000 * USDC)
+    deposit = stack.gateway.client.deposit_tokens
+    mint = stack.exchange.mints[0]
+    await stack.exchange.gateway.send([deposit(alice.keypair.pubkey(), alice.wallet, mint, 0, 100 * USDC),
+                                       deposit(alice.keypair.pubkey(), alice.wallet, mint, 0, 200 * USDC)],
+                                      alice.keypair)
+    keyfile = tmp_path / "watcher.json"
+    save_keypair(stack.watcher_key, keyfile)
+    command = [sys.executable, "-m", "onchain.watcher", "--nats", stack.nats_url, "--rpc", stack.rpc_url,
+               "--keypair", str(keyfile), "--cursor", str(tmp_path / "cursor.json"), "--assets", "USDC",
+               "--poll-seconds", "0.1"]
+
+    async def credited() -> int:
+        rows = await asyncio.to_thread(stack.sql, "SELECT amount FROM read.balances WHERE account = %s"
+                                       " AND asset = 'USDC'", f"{alice.owner}/0")
+        return rows[0][0] if rows else 0
+
+    # The watcher process credits both; it is killed and its cursor thrown away
+    watcher = subprocess.Popen(command)
+    try:
+        await eventually(lambda: _equals(credited(), 300 * USDC), timeout=30)
+    finally:
+        watcher.kill()
+        watcher.wait()
+    (tmp_path / "cursor.json").unlink()
+    # a third deposit; the restarted watcher re-reads everything but credits only the new one
+    await stack.exchange.deposit(alice.keypair, alice.wallet, 0, 50 * USDC)
+    watcher = subprocess.Popen(command)
+    try:
+        await eventually(lambda: _equals(credited(), 350 * USDC), timeout=30)
+        await asyncio.sleep(1.0)  # and nothing more arrives
+        assert await credited() == 350 * USDC
+    finally:
+        watcher.terminate()
+        watcher.wait(timeout=10)
+
+
+async def _equals(awaitable, expected) -> bool:
+    return await awaitable == expected

@@ -118,3 +118,14 @@ def test_the_planned_size_is_the_built_size(trades, withdrawals):
                                                      "destination": OWNERS[3] if elsewhere else owner}, position=2)
     built = build_instruction(client, authority, assets, 1, bytes(32), bytes(32), netting.entries(), netting.payouts)
     assert planned_size(netting.entries(), netting.payouts) == transaction_size(built, authority)
+
+
+def test_the_asset_map_refuses_an_asset_without_a_mint():
+    assets = AssetMap(("USDC",), (Keypair().pubkey(),))
+    assert assets.index_of("USDC") == 0 and assets.symbol_of(0) == "USDC"
+    try:
+        assets.index_of("SOL")
+    except KeyError as error:
+        assert "SOL" in str(error)
+    else:
+        raise AssertionError("SOL has no mint")
