@@ -1,6 +1,6 @@
 """Read API requests per second and latency on a mixed dashboard load over 1M trades.
 
-    python -m bench.read_api [--trades 1000000] [--seconds 10] [--connections 8] [--workers 1]
+    python -m bench.read_api [--trades 1000000] [--seconds 10] [--connections 8] [--workers 2]
 
 Starts its own PostgreSQL (durable defaults) and `python -m read_api` (uvicorn) in a temporary
 directory. The read store holds a real domain session (markets, accounts, book, receipts) plus
@@ -199,7 +199,8 @@ async def main_async(args) -> None:
         print(f"seeded {args.trades} trades in {time.perf_counter() - started:.1f}s", flush=True)
         port = free_port()
         server = subprocess.Popen([sys.executable, "-m", "read_api", "--pg", postgres.dsn, "--port", str(port),
-                                   "--pool", str(args.connections), "--anonymous-rate", "1000000"],
+                                   "--pool", str(args.connections), "--workers", str(args.workers),
+                                   "--anonymous-rate", "1000000"],
                                   cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_port(port, 30, process=server, name="read_api")
         cursor_id = random.Random(1).randint(args.trades // 4, args.trades // 2) * 1_000_000
@@ -210,7 +211,7 @@ async def main_async(args) -> None:
         limit = await sql_limit(postgres.dsn, args.seconds / 2, args.connections, cursor_id)
         emit(bench="read_api", value=round(count / args.seconds), unit="req/s", limit=round(limit),
              p50_ms=percentile(latencies, 0.5), p99_ms=percentile(latencies, 0.99), errors=errors,
-             trades=args.trades, connections=args.connections)
+             trades=args.trades, connections=args.connections, workers=args.workers)
     finally:
         if server is not None:
             server.terminate()
@@ -224,6 +225,7 @@ def main() -> None:
     parser.add_argument("--trades", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2, help="read API worker processes")
     args = parser.parse_args()
     asyncio.run(main_async(args))
 

@@ -3,8 +3,11 @@
 1. GET /v1/auth/nonce?wallet=<pubkey> -> a message naming the wallet, a one-time nonce and an
    expiry. 2. The wallet signs the message bytes. 3. POST /v1/auth/token {wallet, nonce,
    signature (base58)} -> a bearer token (HMAC-SHA256 over wallet and expiry; expires after
-   `token_ttl_seconds`). A nonce is used once. Known limit: nonces live in this process's
-   memory, so several API replicas need sticky sign-in (or a shared nonce store).
+   `token_ttl_seconds`). The nonce is self-authenticating (issued-at, expiry, random part and
+   an HMAC binding them to the wallet), so any worker sharing the secret can check it; each
+   process refuses a nonce it has already accepted. Known limit: across workers a nonce could
+   be redeemed once per worker within its 5 minutes (it only ever yields a token for the
+   wallet that signed it).
 """
 
 from __future__ import annotations
@@ -45,35 +48,43 @@ class Authenticator:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.challenges: dict[str, Challenge] = {}
+        self.used: dict[str, int] = {}  # accepted nonces -> their expiry
 
     def challenge(self, wallet: str, now: float | None = None) -> Challenge:
         if not valid_wallet(wallet):
             raise ClientError(400, "InvalidWallet", "wallet must be a base58 ed25519 public key")
-        now = int(now or time.time())
-        self._forget_expired(now)
-        nonce = secrets.token_hex(16)
-        expires = now + self.settings.nonce_ttl_seconds
-        message = (f"{self.settings.domain} wants you to sign in with your Solana account:\n{wallet}\n\n"
-                   f"Nonce: {nonce}\nIssued At: {now}\nExpiration Time: {expires}")
-        self.challenges[nonce] = Challenge(wallet, nonce, message, expires)
-        return self.challenges[nonce]
+        issued = int(now or time.time())
+        expires = issued + self.settings.nonce_ttl_seconds
+        body = f"{issued}.{expires}.{secrets.token_hex(8)}"
+        nonce = f"{body}.{self._mac(f'nonce|{wallet}|{body}')[:32]}"
+        return Challenge(wallet, nonce, self._message(wallet, nonce, issued, expires), expires)
+
+    def _message(self, wallet: str, nonce: str, issued: int, expires: int) -> str:
+        return (f"{self.settings.domain} wants you to sign in with your Solana account:\n{wallet}\n\n"
+                f"Nonce: {nonce}\nIssued At: {issued}\nExpiration Time: {expires}")
 
     def sign_in(self, wallet: str, nonce: str, signature: str, now: float | None = None) -> tuple[str, int]:
         """Check the signed challenge; returns (token, expires_at)."""
         now = int(now or time.time())
-        challenge = self.challenges.pop(nonce, None)
-        if challenge is None or challenge.wallet != wallet or challenge.expires_at < now:
+        parts = nonce.split(".")
+        genuine = (len(parts) == 4 and hmac.compare_digest(
+            parts[3], self._mac(f"nonce|{wallet}|{'.'.join(parts[:3])}")[:32]))
+        if not genuine or not parts[1].isdigit() or int(parts[1]) < now or nonce in self.used:
             raise ClientError(401, "InvalidNonce", "unknown, used or expired nonce for this wallet")
+        message = self._message(wallet, nonce, int(parts[0]), int(parts[1]))
         try:
-            valid = Signature.from_string(signature).verify(Pubkey.from_string(wallet),
-                                                             challenge.message.encode())
+            valid = Signature.from_string(signature).verify(Pubkey.from_string(wallet), message.encode())
         except (ValueError, TypeError):
             valid = False
         if not valid:
             raise ClientError(401, "InvalidSignature", "the signature does not verify for this wallet")
+        self._forget_expired(now)
+        self.used[nonce] = int(parts[1])
         expires = now + self.settings.token_ttl_seconds
         return self._token(wallet, expires), expires
+
+    def _mac(self, text: str) -> str:
+        return hmac.new(self.settings.token_secret, text.encode(), hashlib.sha256).hexdigest()
 
     def _token(self, wallet: str, expires: int) -> str:
         body = base64.urlsafe_b64encode(json.dumps([wallet, expires]).encode()).decode().rstrip("=")
@@ -94,5 +105,5 @@ class Authenticator:
         return wallet
 
     def _forget_expired(self, now: int) -> None:
-        if len(self.challenges) > 10_000:
-            self.challenges = {n: c for n, c in self.challenges.items() if c.expires_at >= now}
+        if len(self.used) > 10_000:
+            self.used = {nonce: expires for nonce, expires in self.used.items() if expires >= now}

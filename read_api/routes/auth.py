@@ -19,7 +19,7 @@ class NonceOut(BaseModel):
 
 class TokenIn(BaseModel):
     wallet: str = Field(min_length=32, max_length=44)
-    nonce: str = Field(min_length=1, max_length=64)
+    nonce: str = Field(min_length=1, max_length=128)
     signature: str = Field(min_length=1, max_length=100, description="base58 ed25519 signature of `message`")
 
 
