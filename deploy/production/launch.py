@@ -9,9 +9,9 @@ place (same PID, signals go straight to the service).
 Once a service builds its own settings, its entry here becomes ``(module, no flags)`` and the
 compose command can call ``python -m <module>`` directly.
 
-Known limits: the relay, projectors and read API take ``--pg`` on the command line, so the DSN is
-visible in the container's process list (the engine reads ``QD_PG_DSN`` from the environment and
-gets no flag); and services take ONE NATS URL, so only the first of ``QD_NATS_URL`` is passed
+Known limits: the read API takes ``--pg`` on the command line, so its DSN is visible in the
+container's process list (the engine, relay and projectors read ``QD_PG_DSN`` from the
+environment and get no flag); and services take ONE NATS URL, so only the first of ``QD_NATS_URL`` is passed
 (nats-py learns the other nodes from the server once connected, so reconnection still fails over).
 """
 
@@ -43,13 +43,14 @@ def _engine(c: s.EngineSettings) -> list[str]:
 
 
 def _relay(c: s.RelaySettings) -> list[str]:
-    return ["--nats", c.nats_servers[0], "--pg", c.pg_dsn.get_secret_value(),
-            "--window", str(c.relay_window)]
+    # --pg: the relay reads QD_PG_DSN itself (kept off the process list).
+    return ["--nats", c.nats_servers[0], "--window", str(c.relay_window),
+            "--metrics-port", str(c.metrics_port)]
 
 
 def _projector(c: s.ProjectorSettings) -> list[str]:
-    return [c.projector, "--nats", c.nats_servers[0], "--pg", c.pg_dsn.get_secret_value(),
-            "--batch", str(c.projector_batch)]
+    # --pg: projections.run reads QD_PG_DSN itself (kept off the process list).
+    return [c.projector, "--nats", c.nats_servers[0], "--batch", str(c.projector_batch)]
 
 
 def _read_api(c: s.ReadApiSettings) -> list[str]:

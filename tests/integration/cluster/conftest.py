@@ -30,6 +30,8 @@ class ServiceProcesses:
     def __init__(self, log_dir: Path) -> None:
         self.log_dir = log_dir
         self.processes: dict[str, subprocess.Popen] = {}
+        self.commands: dict[str, tuple] = {}
+        self.restarts: dict[str, list[int]] = {}
 
     def start(self, name: str, module: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
         """Start one service process in its own session (so a SIGKILL reaches only it)."""
@@ -39,14 +41,28 @@ class ServiceProcesses:
             stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )
         self.processes[name] = process
+        self.commands[name] = (module, args, env)
         return process
 
-    def exited(self) -> dict[str, int]:
-        """Services that are no longer running, with their exit codes."""
-        return {name: p.returncode for name, p in self.processes.items() if p.poll() is not None}
+    def restart_if_exited(self, name: str) -> bool:
+        """What a supervisor (`qd run`, compose's restart policy) does: start it again if it died."""
+        code = self.processes[name].poll()
+        if code is None:
+            return False
+        self.restarts.setdefault(name, []).append(code)
+        module, args, env = self.commands[name]
+        self.start(name, module, *args, env=env)
+        return True
 
-    def log(self, name: str) -> str:
-        return (self.log_dir / f"{name}.log").read_text(errors="replace")[-3000:]
+    def exited(self) -> dict[str, int]:
+        """Services that are no longer running or had to be restarted, with their exit codes."""
+        ended = {name: codes[-1] for name, codes in self.restarts.items()}
+        ended.update({name: p.returncode for name, p in self.processes.items() if p.poll() is not None})
+        return ended
+
+    def log(self, name: str, tail: int = 3000) -> str:
+        """The end of a service's log (all of it with tail=0)."""
+        return (self.log_dir / f"{name}.log").read_text(errors="replace")[-tail:]
 
     def stop_all(self) -> None:
         for process in self.processes.values():

@@ -65,7 +65,7 @@ def test_every_service_has_settings_and_a_launcher_entry():
     assert variable_names(EngineSettings)["QD_NATS_URL"] is False
 
 
-def test_launched_flags_are_the_ones_the_engine_and_relay_accept():
+def test_launched_flags_are_the_ones_the_engine_and_relay_accept(monkeypatch):
     import bus.relay
     from bus.engine import settings_from_arguments
 
@@ -76,8 +76,11 @@ def test_launched_flags_are_the_ones_the_engine_and_relay_accept():
     parsed = settings_from_arguments([*command[3:], "--pg", DSN])
     assert parsed.nats_url == "nats://a:4222" and parsed.batch_size == 500
     assert parsed.operators.admin == frozenset({KEY}) and parsed.operators.deposit_watchers == frozenset({KEY})
-    relay = bus.relay._parse_args(command_for("relay", env)[3:])
-    assert (relay.nats, relay.pg, relay.window) == ("nats://a:4222", DSN, 1000)
+    monkeypatch.setenv("QD_PG_DSN", DSN)  # what the launcher's exec keeps in the environment
+    relay_command = command_for("relay", env)
+    assert DSN not in relay_command
+    relay = bus.relay._parse_args(relay_command[3:])
+    assert (relay.nats, relay.pg, relay.window, relay.metrics_port) == ("nats://a:4222", DSN, 1000, 9100)
 
 
 def test_launched_flags_are_the_ones_the_projector_accepts(monkeypatch):
@@ -85,12 +88,13 @@ def test_launched_flags_are_the_ones_the_projector_accepts(monkeypatch):
 
     seen = {}
 
-    async def fake_projector(name, nats_url, dsn, *, batch_size):
+    async def fake_projector(name, nats_url, dsn, *, batch_size, **_):
         seen.update(name=name, nats_url=nats_url, dsn=dsn, batch_size=batch_size)
 
     monkeypatch.setattr(projections.run, "run_projector", fake_projector)
+    monkeypatch.setenv("QD_PG_DSN", DSN)
     command = command_for("projector", {"QD_PG_DSN": DSN, "QD_PROJECTOR": "trades", "QD_PROJECTOR_BATCH": "300"})
-    assert command[1:3] == ["-m", "projections.run"]
+    assert command[1:3] == ["-m", "projections.run"] and DSN not in command
     assert projections.run.main(command[3:]) == 0
     assert seen == {"name": "trades", "nats_url": "nats://127.0.0.1:4222", "dsn": DSN, "batch_size": 300}
 
