@@ -106,7 +106,8 @@ class Replay:
         self.mapper = mapper or default_mapper()
         self.include = include
         self.state_hasher = state_hasher
-        self.verifier = ChainVerifier() if verify_chain else None
+        self.verify_chain = verify_chain
+        self.verifier: ChainVerifier | None = None  # the last run's, for its head
         self._included: dict[str, bool] = {}
 
     def run(
@@ -131,6 +132,7 @@ class Replay:
         stopped = False
         limits = [(name, bound) for name, bound in (("at", until_time_ns), ("seq", until_command_seq))
                   if bound is not None]
+        self.verifier = ChainVerifier() if self.verify_chain else None  # each run from genesis
         check = self.verifier.check if self.verifier is not None else None
         is_included, apply = self._is_included, self._apply
         for row in rows:

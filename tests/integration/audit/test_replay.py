@@ -67,3 +67,12 @@ def test_an_event_out_of_version_order_is_named(ledger_app, fresh_pg_dsn):
     unchecked = Replay(include=is_ledger_topic, state_hasher=ledger_state_hash, verify_chain=False)
     result = unchecked.run(StoreLog(fresh_pg_dsn, EVENTS_TABLE).rows(with_chain=False))
     assert result.failure is not None and "Version" in result.failure.reason
+
+
+def test_one_replay_object_can_run_twice(ledger_app, fresh_pg_dsn):
+    # Each run starts from genesis: same result twice.
+    live_run(ledger_app, batches=2)
+    engine = Replay(include=is_ledger_topic, state_hasher=ledger_state_hash)
+    first = engine.run(StoreLog(fresh_pg_dsn, EVENTS_TABLE).rows())
+    second = engine.run(StoreLog(fresh_pg_dsn, EVENTS_TABLE).rows())
+    assert first.ok and second.ok and first.checkpoints == second.checkpoints
