@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from projections.offline import prepare_serving_schemas
@@ -42,26 +42,38 @@ def create_app(settings: Settings) -> FastAPI:
                    streams.router):
         app.include_router(router)
 
-    @app.middleware("http")
-    async def rate_limit(request: Request, call_next):
-        tier, key = _caller(request, settings)
-        wait = app.state.limiter.check(tier, key)
-        if wait:
-            return JSONResponse({"error": "RateLimited", "message": f"too many requests for the"
-                                 f" {tier} tier; retry after the Retry-After seconds"},
-                                status_code=429, headers={"Retry-After": retry_after(wait)})
-        return await call_next(request)
-
+    app.add_middleware(RateLimitMiddleware, settings=settings)
     return app
 
 
-def _caller(request: Request, settings: Settings) -> tuple[str, str]:
+class RateLimitMiddleware:
+    """Pure ASGI (no per-request task group): take a token from the caller's bucket, or 429."""
+
+    def __init__(self, app, settings: Settings) -> None:
+        self.app, self.settings = app, settings
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        application = scope["app"]
+        tier, key = _caller(scope, application.state.authenticator, self.settings)
+        wait = application.state.limiter.check(tier, key)
+        if not wait:
+            return await self.app(scope, receive, send)
+        response = JSONResponse({"error": "RateLimited", "message": f"too many requests for the {tier}"
+                                 " tier; retry after the Retry-After seconds"},
+                                status_code=429, headers={"Retry-After": retry_after(wait)})
+        await response(scope, receive, send)
+
+
+def _caller(scope, authenticator: Authenticator, settings: Settings) -> tuple[str, str]:
     """The caller's tier and bucket key: its wallet when signed in, else its IP address."""
-    header = request.headers.get("authorization", "")
-    if header[:7].lower() == "bearer ":
+    header = next((value for name, value in scope["headers"] if name == b"authorization"), b"")
+    if header[:7].lower() == b"bearer ":
         try:
-            wallet = request.app.state.authenticator.wallet_of(header[7:].strip())
+            wallet = authenticator.wallet_of(header[7:].decode("latin-1").strip())
             return ("market_maker" if wallet in settings.market_makers else "authenticated"), wallet
         except (errors.ClientError, ValueError, TypeError):
             pass
-    return "anonymous", request.client.host if request.client else "unknown"
+    client = scope.get("client")
+    return "anonymous", client[0] if client else "unknown"
