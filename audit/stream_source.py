@@ -98,8 +98,12 @@ async def read_events_stream(nats_url: str, timeout: float = 10.0) -> list[Any]:
         js = connection.jetstream()
         state = (await js.stream_info(streams.EVENTS_STREAM)).state
         messages: list[Any] = []
-        if state.messages == 0:
+        if state.messages == 0 and not state.last_seq:
             return messages
+        if state.first_seq != 1 or state.messages != state.last_seq:
+            raise StreamIncomplete(
+                f"{streams.EVENTS_STREAM} holds {state.messages} messages of sequences "
+                f"{state.first_seq}..{state.last_seq}: not the whole log from genesis")
         subscription = await js.subscribe(subjects.EVENTS_ALL, stream=streams.EVENTS_STREAM,
                                           ordered_consumer=True)
         try:
@@ -111,6 +115,10 @@ async def read_events_stream(nats_url: str, timeout: float = 10.0) -> list[Any]:
         return messages
     finally:
         await connection.close()
+
+
+class StreamIncomplete(RuntimeError):
+    """The events stream no longer holds every message from the first (limits, deletions)."""
 
 
 @dataclass(frozen=True, slots=True)

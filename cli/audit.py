@@ -91,7 +91,13 @@ def replay(
             raise typer.Exit(1)
         rows, total = log.rows(with_chain=verify), log.max_position()
     elif source == "stream":
-        rows, total, verify = _stream_rows(nats_url)
+        from audit.stream_source import StreamIncomplete
+
+        try:
+            rows, total, verify = _stream_rows(nats_url)
+        except StreamIncomplete as error:
+            console.print(f"[bold red]cannot replay from the stream[/]: {error}")
+            raise typer.Exit(1) from error
     else:
         raise typer.BadParameter("--source is `store` or `stream`")
     with _progress(total, f"replaying {source}") as progress:
