@@ -70,7 +70,7 @@ class OrderUseCases:
             check_size(params, size)
             self._check_client_order_id(key, client_order_id)
             if order_type in TRIGGER_ORDER_TYPES:
-                if len(the_market.triggers.orders_of(key)) >= MAX_TRIGGER_ORDERS_PER_MARKET:
+                if the_market.triggers.order_count(key) >= MAX_TRIGGER_ORDERS_PER_MARKET:
                     raise Rejected(RejectReason.TOO_MANY_OPEN_ORDERS, f"at most {MAX_TRIGGER_ORDERS_PER_MARKET} trigger orders")
                 return self._place_trigger(
                     at, seq, the_market, key, side, size, order_type, price, trigger_price, trail_amount,
@@ -261,9 +261,8 @@ class OrderUseCases:
         if client_order_id is None:
             return
         for market in self.markets.values():
-            if market.book.order_by_client_id(key, client_order_id) is not None or any(
-                t.order.client_order_id == client_order_id for t in market.triggers.orders_of(key)
-            ):
+            if (market.book.order_by_client_id(key, client_order_id) is not None
+                    or market.triggers.order_by_client_id(key, client_order_id) is not None):
                 raise Rejected(RejectReason.DUPLICATE_CLIENT_ORDER_ID, client_order_id)
 
     @staticmethod
@@ -275,9 +274,9 @@ class OrderUseCases:
             resting = market.book.order_by_client_id(key, client_order_id)
             if resting is not None:
                 return resting.order_id
-            for waiting in market.triggers.orders_of(key):
-                if waiting.order.client_order_id == client_order_id:
-                    return waiting.order.trigger_id
+            waiting = market.triggers.order_by_client_id(key, client_order_id)
+            if waiting is not None:
+                return waiting.order.trigger_id
             raise Rejected(RejectReason.UNKNOWN_ORDER, f"no live order with client id {client_order_id!r}")
         if is_int(order_id):
             resting = market.book.order(order_id)
