@@ -38,6 +38,8 @@ def settings_from_arguments(argv: list[str] | None = None) -> SettlerSettings:
     parser.add_argument("--assets", default=os.environ.get("QD_ONCHAIN_ASSETS", "USDC"))
     parser.add_argument("--idle-seconds", type=float, default=0.3)
     parser.add_argument("--max-wait-seconds", type=float, default=2.0)
+    parser.add_argument("--install-chain", action="store_true", default=os.environ.get("QD_INSTALL_CHAIN") == "1",
+                        help="install the audit hash chain if missing (dev stacks)")
     parser.add_argument("--log-level", default=os.environ.get("QD_LOG_LEVEL", "WARNING"))
     arguments = parser.parse_args(argv)
     if not arguments.pg:
@@ -46,7 +48,8 @@ def settings_from_arguments(argv: list[str] | None = None) -> SettlerSettings:
     return SettlerSettings(
         nats_url=arguments.nats, pg_dsn=arguments.pg, rpc_urls=[u for u in arguments.rpc.split(",") if u],
         authority=load_or_create_keypair(arguments.keypair), asset_symbols=parse_symbols(arguments.assets),
-        idle_seconds=arguments.idle_seconds, max_wait_seconds=arguments.max_wait_seconds)
+        idle_seconds=arguments.idle_seconds, max_wait_seconds=arguments.max_wait_seconds,
+        install_chain=arguments.install_chain)
 
 
 async def run_forever(settings: SettlerSettings, stop: asyncio.Event) -> None:

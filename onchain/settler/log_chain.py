@@ -8,7 +8,7 @@ exchange starts with an all-zero hash on chain, meaning "nothing settled" (posit
 
 from __future__ import annotations
 
-from audit.chain import chain_table_name
+from audit.chain import chain_table_name, install_chain
 from bus.event_store import EVENTS_TABLE
 
 CHAIN_TABLE = chain_table_name(EVENTS_TABLE)
@@ -24,6 +24,16 @@ def check_installed(conn) -> None:
     found = conn.execute("SELECT to_regclass(%s)", (f"public.{CHAIN_TABLE}",)).fetchone()[0]
     if found is None:
         raise ChainMissing(f"{CHAIN_TABLE} does not exist: install the audit hash chain first")
+
+
+def install(conn) -> None:
+    """Install the audit chain on the event store (idempotent; chains events already stored).
+    Needs the events table, which the engine creates at its first start."""
+    if conn.execute("SELECT to_regclass(%s)", (f"public.{CHAIN_TABLE}",)).fetchone()[0] is not None:
+        return
+    if conn.execute("SELECT to_regclass(%s)", (f"public.{EVENTS_TABLE}",)).fetchone()[0] is None:
+        raise ChainMissing(f"{EVENTS_TABLE} does not exist yet (start the engine first)")
+    install_chain(conn, EVENTS_TABLE)
 
 
 def hash_at(conn, position: int) -> bytes:

@@ -60,6 +60,7 @@ class SettlerSettings:
     asset_symbols: tuple[str, ...] = ("USDC",)
     idle_seconds: float = 0.3
     max_wait_seconds: float = 2.0
+    install_chain: bool = False  # dev stacks: install the audit hash chain if it is missing
     crash_after_submit: bool = field(default_factory=lambda: os.environ.get(CRASH_AFTER_SUBMIT) == "1")
 
 
@@ -81,6 +82,8 @@ class Settler:
         """Connect, check the audit chain, open the fee and pool accounts, reconcile."""
         self.nc = await nats.connect(self.settings.nats_url, max_reconnect_attempts=-1, name="qd-settler")
         self.conn = await asyncio.to_thread(psycopg.connect, self.settings.pg_dsn, autocommit=True)
+        if self.settings.install_chain:
+            await asyncio.to_thread(log_chain.install, self.conn)
         log_chain.check_installed(self.conn)
         self.journal = Journal(self.conn)
         self.rpc = FailoverRpc(self.settings.rpc_urls)
