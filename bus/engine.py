@@ -150,9 +150,7 @@ class Engine:
         loop = asyncio.get_running_loop()
         while True:
             try:
-                messages = await self.subscription.fetch(
-                    self.settings.batch_size, timeout=self.settings.fetch_timeout
-                )
+                messages = await self._fetch_batch()
             except (asyncio.TimeoutError, nats.errors.TimeoutError):
                 continue
             except nats.errors.Error as error:  # reconnecting: try again shortly
@@ -165,6 +163,21 @@ class Engine:
                     self.verifier, signature_verdicts, [message.data for message in messages]
                 )
             await verified.put((messages, verdicts))
+
+    async def _fetch_batch(self) -> list:
+        """Wait for one command, then take whatever else is already there, without lingering.
+
+        (nats-py's fetch(n) waits out its whole timeout for the n-th message once the stream
+        is idle, which would add up to `fetch_timeout` to a lone command's latency.)
+        """
+        messages = await self.subscription.fetch(1, timeout=self.settings.fetch_timeout)
+        if self.settings.batch_size > 1:
+            try:
+                messages += await self.subscription.fetch(self.settings.batch_size - 1,
+                                                          timeout=0.005)
+            except (asyncio.TimeoutError, nats.errors.TimeoutError):
+                pass  # nothing else waiting (late ones stay queued for the next fetch)
+        return messages
 
     async def _process(self, messages: list, verdicts: list | None) -> None:
         began = time.perf_counter()
