@@ -31,6 +31,7 @@ class Puller:
         self.request_subject = f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}"
         self.buffer: list[Msg] = []
         self.outstanding = 0  # messages the open request may still deliver
+        self.lingering = False  # whether the open request waits for new messages
         self.changed = asyncio.Event()
         self.inbox = ""
         self.subscription = None
@@ -57,6 +58,7 @@ class Puller:
         body = {"batch": batch, "no_wait": True} if wait is None else {
             "batch": batch, "expires": int(wait * 1e9)}
         self.outstanding = batch
+        self.lingering = wait is not None
         self.changed.clear()
         await self.nc.publish(self.request_subject, json.dumps(body).encode(), reply=self.inbox)
 
@@ -74,12 +76,15 @@ class Puller:
 
     async def fetch(self, batch: int, timeout: float) -> list[Msg]:
         """Up to `batch` messages; waits at most about `timeout` when none are available."""
-        if not self.buffer and self.outstanding == 0:
-            await self._request(batch, wait=None)
-            await self._wait(timeout + 1.0, lambda: self.outstanding == 0)
-        if not self.buffer and self.outstanding == 0:
-            await self._request(batch, wait=timeout)
-            await self._wait(timeout + 0.5, lambda: bool(self.buffer) or self.outstanding == 0)
+        if not self.buffer:
+            if self.outstanding == 0:
+                await self._request(batch, wait=None)
+            if not self.lingering:  # a no_wait request ends at once: take all it brings
+                await self._wait(timeout + 1.0, lambda: self.outstanding == 0)
+            if not self.buffer:  # nothing available: wait for the first new message
+                if self.outstanding == 0:
+                    await self._request(batch, wait=timeout)
+                await self._wait(timeout + 0.5, lambda: bool(self.buffer) or self.outstanding == 0)
         taken, self.buffer = self.buffer[:batch], self.buffer[batch:]
         if self.outstanding == 0 and taken:
             await self._request(batch, wait=None)  # prefetch the next batch while we apply this one
