@@ -14,11 +14,10 @@ Shared variables (the same meaning everywhere):
     QD_METRICS_PORT the /metrics, /healthz, /readyz port of observability.health (default 9100)
 
 Secrets (``QD_PG_DSN``, ``QD_READ_API_TOKEN_SECRET``) are ``SecretStr``: never printed, never in
-a repr or an error. Key material is passed as a *file path* (``*_KEYPAIR_FILE``: a mounted secret),
+a repr or an error. Key material is passed as a *file path* (``*_KEYPAIR``, ``*_KEYFILE``: a mounted secret),
 never as a value in the environment.
 
-Settings of services that do not exist yet (settler, deposit watcher, price feed) are this
-module's proposal for their owners; ``deploy/production`` already configures them this way.
+Settings of the price feed, which does not exist yet, are this module's proposal for its owner.
 """
 
 from __future__ import annotations
@@ -116,13 +115,27 @@ class StoreSettings(ServiceSettings):
         return dsn
 
 
+def _existing_file(path: Path) -> Path:
+    if not path.is_file():
+        raise ValueError(f"no such file {str(path)!r} (mount the secret there)")
+    return path
+
+
 class EngineSettings(NatsClientSettings, StoreSettings):
     """``python -m bus.engine``: the one writer (and its standby)."""
 
     admin_pubkey: CommaList = Field(default_factory=list)
     deposit_pubkey: CommaList = Field(default_factory=list)
+    admin_keyfile: Path | None = None  # a Solana keyfile (mounted secret) whose key is also an admin
     engine_batch_size: Annotated[int, Field(ge=1, le=5000)] = 1000  # < the consumer's max ack pending
+    engine_verify_workers: Annotated[int, Field(ge=1, le=64)] = 1  # signature-checking processes
+    engine_snapshot_every: Annotated[int, Field(ge=1)] = 1000  # aggregate events between snapshots
     stream_replicas: Replicas = 1
+
+    @field_validator("admin_keyfile")
+    @classmethod
+    def _keyfile_exists(cls, path: Path | None) -> Path | None:
+        return None if path is None else _existing_file(path)
 
     @field_validator("admin_pubkey", "deposit_pubkey", mode="before")
     @classmethod
@@ -183,15 +196,16 @@ class ReadApiSettings(StoreSettings):
 
 
 class ChainSettings(ServiceSettings):
-    solana_rpc_urls: CommaList = Field(min_length=1)
-    program_id: str
+    rpc_urls: CommaList = Field(min_length=1)  # Solana JSON-RPC endpoints, failover in order
+    onchain_assets: CommaList = Field(default_factory=lambda: ["USDC"])
+    state_dir: Path | None = None  # where a service keeps its local files (the watcher's cursor)
 
-    @field_validator("solana_rpc_urls", mode="before")
+    @field_validator("rpc_urls", "onchain_assets", mode="before")
     @classmethod
-    def _split_rpc(cls, value: object) -> object:
+    def _split_lists(cls, value: object) -> object:
         return _split_commas(value)
 
-    @field_validator("solana_rpc_urls")
+    @field_validator("rpc_urls")
     @classmethod
     def _check_rpc(cls, urls: list[str]) -> list[str]:
         for url in urls:
@@ -199,41 +213,31 @@ class ChainSettings(ServiceSettings):
                 raise ValueError(f"{url!r} is not an http(s) JSON-RPC URL")
         return urls
 
-    @field_validator("program_id")
-    @classmethod
-    def _check_program(cls, value: str) -> str:
-        return _check_pubkey(value)
-
-
-def _existing_file(path: Path) -> Path:
-    if not path.is_file():
-        raise ValueError(f"no such file {str(path)!r} (mount the secret there)")
-    return path
-
 
 class SettlerSettings(ChainSettings, NatsClientSettings, StoreSettings):
-    """The settler (proposed ``python -m onchain.settler``): settlement batches on chain."""
+    """``python -m onchain.settler``: settlement batches on chain."""
 
-    settler_keypair_file: Path
+    settler_keypair: Path  # the settlement authority's Solana keyfile (a mounted secret)
+    install_chain: bool = False  # install the audit hash chain if missing (dev stacks only)
 
-    _keyfile = field_validator("settler_keypair_file")(lambda cls, path: _existing_file(path))
+    _keyfile = field_validator("settler_keypair")(lambda cls, path: _existing_file(path))
 
 
 class DepositWatcherSettings(ChainSettings, NatsClientSettings):
-    """The deposit watcher (proposed ``python -m onchain.deposit_watcher``): deposits -> commands."""
+    """``python -m onchain.watcher``: finalized deposits on chain -> Deposit commands."""
 
-    deposit_keypair_file: Path
+    deposit_keypair: Path  # a key the engine lists in QD_DEPOSIT_PUBKEY (a mounted secret)
 
-    _keyfile = field_validator("deposit_keypair_file")(lambda cls, path: _existing_file(path))
+    _keyfile = field_validator("deposit_keypair")(lambda cls, path: _existing_file(path))
 
 
 class PriceFeedSettings(NatsClientSettings):
     """The price feed (proposed ``python -m risk.feed``): oracle prices -> SetOraclePrice commands."""
 
     price_source: Literal["synthetic", "pyth"] = "synthetic"
-    price_feed_keypair_file: Path
+    price_feed_keypair: Path
 
-    _keyfile = field_validator("price_feed_keypair_file")(lambda cls, path: _existing_file(path))
+    _keyfile = field_validator("price_feed_keypair")(lambda cls, path: _existing_file(path))
 
 
 SETTINGS_BY_SERVICE: dict[str, type[ServiceSettings]] = {

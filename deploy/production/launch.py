@@ -36,10 +36,11 @@ class Entry:
 
 def _engine(c: s.EngineSettings) -> list[str]:
     flags = ["--nats", c.nats_servers[0], "--batch-size", str(c.engine_batch_size),
-             "--log-level", c.log_level]
+             "--verify-workers", str(c.engine_verify_workers),
+             "--snapshot-every", str(c.engine_snapshot_every), "--log-level", c.log_level]
     flags += [f for key in c.admin_pubkey for f in ("--admin", key)]
     flags += [f for key in c.deposit_pubkey for f in ("--deposit-watcher", key)]
-    return flags  # --pg: the engine reads QD_PG_DSN itself
+    return flags  # --pg and --admin-keyfile: the engine reads QD_PG_DSN and QD_ADMIN_KEYFILE itself
 
 
 def _relay(c: s.RelaySettings) -> list[str]:
@@ -61,6 +62,11 @@ def _read_api(c: s.ReadApiSettings) -> list[str]:
             "--anonymous-rate", str(c.read_api_anonymous_rate)]
 
 
+def _chain(c: s.ChainSettings) -> list[str]:
+    # Everything else the settler and the watcher read from the environment themselves.
+    return ["--nats", c.nats_servers[0]]
+
+
 def _none(_: s.ServiceSettings) -> list[str]:
     return []
 
@@ -71,9 +77,9 @@ ENTRIES: dict[str, Entry] = {
     "relay": Entry("bus.relay", s.RelaySettings, _relay),
     "projector": Entry("projections.run", s.ProjectorSettings, _projector),
     "read-api": Entry("read_api", s.ReadApiSettings, _read_api),
-    # Not in the repository yet: their owners are to read deploy.settings themselves.
-    "settler": Entry("onchain.settler", s.SettlerSettings, _none),
-    "deposit-watcher": Entry("onchain.deposit_watcher", s.DepositWatcherSettings, _none),
+    "settler": Entry("onchain.settler", s.SettlerSettings, _chain),
+    "deposit-watcher": Entry("onchain.watcher", s.DepositWatcherSettings, _chain),
+    # Not in the repository yet: its owner is to read deploy.settings itself.
     "price-feed": Entry("risk.feed", s.PriceFeedSettings, _none),
 }
 

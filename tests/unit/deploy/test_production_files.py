@@ -62,10 +62,9 @@ def test_every_variable_set_is_known_and_every_required_one_is_set(tmp_path):
         assert not missing, f"{name} does not set required {missing}"
         # And the values (secrets filled in, secret files mounted) pass validation
         values = {key: interpolate(value) for key, value in env.items()}
-        values.update({key: str(keyfile) for key in values if key.endswith("_KEYPAIR_FILE")})
-        values.update({key: "11111111111111111111111111111111" for key in values
-                       if key in ("QD_ADMIN_PUBKEY", "QD_PROGRAM_ID")})
-        values.update({key: "http://rpc:8899" for key in values if key == "QD_SOLANA_RPC_URLS"})
+        values.update({key: str(keyfile) for key in values if key.endswith(("_KEYPAIR", "_KEYFILE"))})
+        values.update({key: "11111111111111111111111111111111" for key in values if key == "QD_ADMIN_PUBKEY"})
+        values.update({key: "http://rpc:8899" for key in values if key == "QD_RPC_URLS"})
         load_settings(settings_class, values)
 
 
@@ -171,3 +170,26 @@ def test_timescale_panels_read_the_served_read_schema():
             for target in panel["targets"]:
                 for table in re.findall(r"\bFROM\s+([a-z_.]+)", target.get("rawSql", "")):
                     assert table.startswith("read."), f"{panel['title']}: {table} is not a served view"
+
+
+# Variables a service reads that the launcher covers with a flag instead (so its settings class
+# does not list them): {variable: the flag that sets the same thing}.
+COVERED_BY_FLAGS = {
+    "QD_RELAY_METRICS_PORT": "--metrics-port",
+    "QD_READ_API_PG": "--pg", "QD_READ_API_POOL": "--pool", "QD_READ_API_ANONYMOUS_RATE": "--anonymous-rate",
+}
+
+
+def test_settings_know_every_variable_the_services_read():
+    # Keeps deploy/settings.py in step: a service that starts reading a new QD_* variable fails here
+    for service, entry in ENTRIES.items():
+        spec = importlib.util.find_spec(entry.module) if module_exists(entry.module) else None
+        if spec is None or spec.origin is None:
+            continue
+        source = Path(spec.origin)
+        if source.name == "__init__.py" and (source.parent / "__main__.py").exists():
+            source = source.parent / "__main__.py"
+        read = set(re.findall(r"[\"'](QD_[A-Z0-9_]+)[\"']", source.read_text()))
+        unknown = read - set(variable_names(entry.settings)) - set(COVERED_BY_FLAGS)
+        assert not unknown, (f"{entry.module} reads {sorted(unknown)}, unknown to "
+                             f"deploy.settings.{entry.settings.__name__}: add them there")

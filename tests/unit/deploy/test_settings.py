@@ -113,3 +113,25 @@ def test_launched_flags_are_the_ones_the_read_api_accepts(monkeypatch):
     assert seen["port"] == 8181 and seen.get("workers", 2) == 2
     app = read_api_main.app_from_environment() if seen.get("factory") else seen["app"]
     assert app.dsn == DSN and app.token_secret == SECRET.encode()
+
+
+def test_launched_settler_and_watcher_read_the_same_environment(monkeypatch, tmp_path):
+    from solders.keypair import Keypair
+
+    from client.keys import save_keypair
+    from onchain.settler.__main__ import settings_from_arguments as settler_settings
+    from onchain.watcher.__main__ import settings_from_arguments as watcher_settings
+
+    keyfile = tmp_path / "authority.json"
+    save_keypair(Keypair(), keyfile)
+    env = {"QD_PG_DSN": DSN, "QD_NATS_URL": "nats://a:4222,nats://b:4222", "QD_RPC_URLS": "http://rpc-1:8899,http://rpc-2:8899",
+           "QD_ONCHAIN_ASSETS": "USDC,SOL", "QD_SETTLER_KEYPAIR": str(keyfile), "QD_DEPOSIT_KEYPAIR": str(keyfile),
+           "QD_STATE_DIR": str(tmp_path)}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)  # what the launcher's exec keeps in the environment
+    settler = settler_settings(command_for("settler", env)[3:])
+    assert settler.nats_url == "nats://a:4222" and settler.rpc_urls == ["http://rpc-1:8899", "http://rpc-2:8899"]
+    watcher = watcher_settings(command_for("deposit-watcher", env)[3:])
+    assert watcher.nats_url == "nats://a:4222" and watcher.cursor_path.parent == tmp_path
+    with pytest.raises(SettingsError, match="QD_SETTLER_KEYPAIR: .*no such file"):
+        command_for("settler", {**env, "QD_SETTLER_KEYPAIR": str(tmp_path / "missing.json")})
