@@ -145,6 +145,69 @@ class Account(DomainAggregate):
             usdc = SETTLEMENT_ASSET.value
             sub.balances[usdc] = sub.balance(usdc) + settlement["realized_pnl"] - settlement["fees"]
 
+    # ----- risk: funding, liquidation, bankruptcy ----------------------------------------------
+
+    @event("FundingPaid")
+    def pay_funding(
+        self, at: int, seq: int, sub_account: int, market: str, rate: int, amount: int, position_size: int,
+        period: int, index_price: int,
+    ) -> None:
+        """One position's funding (amount > 0 received, < 0 paid), settled into USDC."""
+        self._credit_usdc(sub_account, amount)
+
+    @event("Liquidated")
+    def liquidate(
+        self, at: int, seq: int, sub_account: int, market: str, size: int, side: str, price: int,
+        base_after: int, entry_notional_after: int, realized_pnl: int, penalty: int, liquidator_reward: int,
+        insurance_fee: int, liquidator: str, reason: str, margin_ratio_bps: int | None,
+        maintenance_margin: int, collateral_value: int, mark_price: int, oracle_price: int,
+        oracle_confidence: int, oracle_validity: str, oracle_publish_time: int,
+    ) -> None:
+        """Part (or all) of a position taken over by a liquidator at `price`; the inputs that
+        decided it are the event's fields. Realized PnL and the penalty settle into USDC."""
+        position = self._position(sub_account, market)
+        position.base = base_after
+        position.entry_notional = entry_notional_after
+        position.realized_pnl += realized_pnl
+        self._credit_usdc(sub_account, realized_pnl - penalty)
+
+    @event("LiquidationTakenOver")
+    def take_over(
+        self, at: int, seq: int, sub_account: int, market: str, size: int, side: str, price: int,
+        base_after: int, entry_notional_after: int, realized_pnl: int, reward: int, liquidated: str,
+    ) -> None:
+        """The liquidator's side: the position taken over, and its reward, in USDC."""
+        position = self._position(sub_account, market)
+        position.base = base_after
+        position.entry_notional = entry_notional_after
+        position.realized_pnl += realized_pnl
+        self._credit_usdc(sub_account, realized_pnl + reward)
+
+    @event("DeficitCovered")
+    def cover_deficit(
+        self, at: int, seq: int, sub_account: int, deficit: int, insurance_covered: int, adl_covered: int,
+        unresolved: int, deleveraged: list,
+    ) -> None:
+        """A bankrupt sub-account's negative balance made whole by the insurance fund and ADL."""
+        self._credit_usdc(sub_account, insurance_covered + adl_covered)
+
+    @event("AutoDeleveraged")
+    def deleverage(
+        self, at: int, seq: int, sub_account: int, market: str, amount: int, position_size: int,
+        unrealized_pnl: int, score: int, bankrupt: str,
+    ) -> None:
+        """ADL: `amount` of this position's unrealized profit paid to cover a bankrupt account."""
+        self._credit_usdc(sub_account, -amount)
+
+    def _credit_usdc(self, sub_account: int, amount: int) -> None:
+        sub = self.sub_accounts.setdefault(sub_account, SubAccount())
+        usdc = SETTLEMENT_ASSET.value
+        sub.balances[usdc] = sub.balance(usdc) + amount
+
+    def _position(self, sub_account: int, market: str) -> Position:
+        sub = self.sub_accounts.setdefault(sub_account, SubAccount())
+        return sub.positions.setdefault(market, Position())
+
     @event("DeadManSwitchSet")
     def set_dead_man_switch(self, at: int, seq: int, fires_at: int | None) -> None:
         """Cancel all of this owner's orders at `fires_at` unless renewed (None disarms)."""

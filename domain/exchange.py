@@ -16,8 +16,13 @@ signed the command (verified by the engine); None means the owner.
   Admin:       create_market(symbol, base_asset, tick_size, lot_size, min_size, max_leverage,
                  initial_margin_bps, maintenance_margin_bps, maker_fee_bps, taker_fee_bps,
                  margin_tiers=None); change_market(symbol, changes); set_market_status(symbol,
-                 status); set_oracle_price(symbol, price, confidence=0, publish_time=None);
-                 fund_insurance(amount)
+                 status); set_oracle_price(symbol, price, confidence=0, publish_time=None,
+                 exponent=-6) (Pyth-shaped; accepted or refused with its validity, see
+                 oracle_use_cases); fund_insurance(amount)
+  Risk:        risk_sweep(at, seq, liquidator=None) (validity, circuit breakers, triggers, and
+                 liquidations when a liquidator "owner/sub" is given); settle_funding(market=None);
+                 liquidate(owner, sub_account, liquidator_owner, liquidator_sub_account, signer);
+                 liquidatable(at); oracle_validity(symbol, at); trading_allowed / margin_price_usable
   Accounts:    open_account(owner); add_delegate / remove_delegate(owner, delegate, signer);
                open_sub_account(owner, sub_account, signer); deposit(owner, sub_account, asset,
                amount, reference=None); request_withdrawal(owner, sub_account, asset, amount,
@@ -36,7 +41,7 @@ signed the command (verified by the engine); None means the owner.
                set_dead_man_switch(owner, fires_at, signer); expire(at, seq) -> ExpirySweep
   Queries:     market(symbol), account(owner), oracle(symbol), margin(owner, sub_account)
                -> MarginSummary, open_orders(owner, sub_account), mark_price(symbol),
-               collateral_prices()
+               collateral_prices()   (mark: median(oracle, bid, ask) within oracle +/- 5%)
   Risk hooks:  submit_book_order(at, seq, market, order_payload) (fired triggers, liquidation
                orders); domain.margin functions; Market.triggers (the off-book TriggerBook).
 
@@ -51,11 +56,14 @@ from typing import Iterable
 
 from .account import Account
 from .account_use_cases import AccountUseCases
+from .funding_use_cases import FundingUseCases
+from .liquidation_use_cases import LiquidationUseCases
 from .ids import Asset, is_valid_market_symbol
 from .market import Market
 from .market_params import MarketParams, MarketStatus, check_market_params
-from .numbers import MAX_AMOUNT, MAX_PRICE
+from .numbers import MAX_AMOUNT
 from .oracle import InsuranceFund, Oracle
+from .oracle_use_cases import OracleUseCases
 from .order_use_cases import OrderOutcome, OrderUseCases
 from .rejections import RejectReason, Rejected
 from .state_hash import state_hash
@@ -66,7 +74,7 @@ _COLLATERAL_SYMBOLS = frozenset(a.value for a in Asset)
 __all__ = ["Exchange", "ExpirySweep", "OrderOutcome", "Rejected", "RejectReason"]
 
 
-class Exchange(AccountUseCases, OrderUseCases, TimeUseCases):
+class Exchange(AccountUseCases, OrderUseCases, TimeUseCases, OracleUseCases, FundingUseCases, LiquidationUseCases):
     """All of the exchange's aggregates, in memory, and the use cases over them."""
 
     def __init__(self) -> None:
@@ -188,26 +196,6 @@ class Exchange(AccountUseCases, OrderUseCases, TimeUseCases):
             market.set_status(at=at, seq=seq, status=status)
             self._touch(market)
 
-    def set_oracle_price(
-        self, at: int, seq: int, *, symbol: str, price: int, confidence: int = 0, publish_time: int | None = None
-    ) -> Oracle:
-        """Record the latest price (1e6) of an asset or underlying."""
-        if not isinstance(symbol, str) or not symbol.isalnum() or not symbol.isupper():
-            raise Rejected(RejectReason.UNKNOWN_ASSET, f"bad price symbol {symbol!r}")
-        if type(price) is not int or not 0 < price <= MAX_PRICE or type(confidence) is not int or not 0 <= confidence <= MAX_PRICE:
-            raise Rejected(RejectReason.INVALID_PRICE, "price must be a positive int, confidence >= 0")
-        if publish_time is not None and (type(publish_time) is not int or publish_time < 0):
-            raise Rejected(RejectReason.INVALID_PRICE, "publish time must be an int (ns)")
-        publish = at if publish_time is None else publish_time
-        oracle = self.oracles.get(symbol)
-        if oracle is None:
-            oracle = Oracle(at=at, seq=seq, symbol=symbol, price=price, confidence=confidence, publish_time=publish)
-            self.oracles[symbol] = oracle
-        else:
-            oracle.set_price(at=at, seq=seq, price=price, confidence=confidence, publish_time=publish)
-        self._touch(oracle)
-        return oracle
-
     def fund_insurance(self, at: int, seq: int, *, amount: int) -> None:
         """Top up the insurance fund with USDC from outside (admin)."""
         if type(amount) is not int or not 0 < amount <= MAX_AMOUNT:
@@ -234,14 +222,6 @@ class Exchange(AccountUseCases, OrderUseCases, TimeUseCases):
     def collateral_prices(self) -> dict[str, int]:
         """The oracle price (1e6) of every collateral asset that has one."""
         return {symbol: oracle.price for symbol, oracle in self.oracles.items() if symbol in _COLLATERAL_SYMBOLS}
-
-    def mark_price(self, symbol: str) -> int | None:
-        """For now: the underlying's oracle price, else the last trade (risk issue refines)."""
-        market = self.markets[symbol]
-        oracle = self.oracles.get(market.params.base_asset)
-        if oracle is not None:
-            return oracle.price
-        return market.last_trade_price
 
     def _market(self, symbol: str) -> Market:
         market = self.markets.get(symbol) if isinstance(symbol, str) else None

@@ -29,11 +29,20 @@ from .market_payloads import (
     trigger_order_from,
     trigger_payload,
 )
+from .funding import FUNDING_PERIOD
 from .numbers import fee_amount, notional_floor
+from .oracle_validity import next_twap
 
 
 class Market(DomainAggregate):
     """One perpetual market (natural key: its symbol)."""
+
+    # Risk state (class defaults also serve snapshots older than these fields).
+    mark_twap: int | None = None
+    mark_twap_at: int | None = None
+    last_funding_period = 0
+    cumulative_funding_rate = 0
+    breaker_prior_status: str | None = None
 
     @staticmethod
     def create_id(symbol: str):  # noqa: ANN205
@@ -51,6 +60,7 @@ class Market(DomainAggregate):
         self.last_trade_price: int | None = None
         self.reduce_only_ids: set[int] = set()
         self._live_result: Any = None
+        self.last_funding_period = at // FUNDING_PERIOD
 
     # ----- admin ----------------------------------------------------------------------------
 
@@ -176,6 +186,53 @@ class Market(DomainAggregate):
         for trigger in cancelled:
             self.triggers.cancel(trigger["order_id"])
 
+    # ----- risk: mark, funding, triggers, circuit breaker ------------------------------------
+
+    @event("MarkPriceUpdated")
+    def update_mark(self, at: int, seq: int, mark_price: int, oracle_price: int, book_mid: int | None) -> None:
+        """A new mark sample (on every accepted oracle price); moves the mark TWAP."""
+        self.mark_twap = next_twap(self.mark_twap, self.mark_twap_at, mark_price, at)
+        self.mark_twap_at = at
+
+    @event("FundingRateUpdated")
+    def record_funding(
+        self, at: int, seq: int, rate: int, mark_price: int, index_price: int, period: int, periods: int,
+        premium: int, clamp: int, payments: int, rounding_to_insurance: int,
+    ) -> None:
+        """Funding settled for `periods` hours up to `period` at `rate` (1e9, total)."""
+        self.last_funding_period = period
+        self.cumulative_funding_rate += rate
+
+    def evaluate_triggers(self, at: int, seq: int, price: int) -> list:
+        """Run the trigger book at `price`; records `TriggersEvaluated` when something fired or
+        trailing stops may have moved. Returns the fired triggers (book `Triggered`)."""
+        if not self.triggers.trailing and not self._any_trigger_crossed(price):
+            return []
+        fired = self.triggers.on_price(price)
+        with self._already_applied(fired or True):
+            self._record_triggers_evaluated(at=at, seq=seq, price=price, fired=[t.order.trigger_id for t in fired])
+        return fired
+
+    @event("TriggersEvaluated")
+    def _record_triggers_evaluated(self, at: int, seq: int, price: int, fired: list) -> None:
+        self._once(lambda: self.triggers.on_price(price))
+
+    def _any_trigger_crossed(self, price: int) -> bool:
+        rises, falls = self.triggers.rises, self.triggers.falls
+        return bool((rises and rises[0][0] <= price) or (falls and falls[-1][0] >= price))
+
+    @event("CircuitBreakerTripped")
+    def trip_breaker(self, at: int, seq: int, oracle_validity: str, invalid_since: int, prior_status: str) -> None:
+        """The underlying's price was invalid too long: the market is paused."""
+        self.breaker_prior_status = prior_status
+        self.status = MarketStatus.PAUSED
+
+    @event("CircuitBreakerReset")
+    def reset_breaker(self, at: int, seq: int, oracle_validity: str, status: str) -> None:
+        """The underlying's price is valid again: the market resumes its prior status."""
+        self.breaker_prior_status = None
+        self.status = MarketStatus(status)
+
     # ----- queries --------------------------------------------------------------------------
 
     def placement_payload(self, result: PlaceResult) -> dict:
@@ -221,6 +278,12 @@ class Market(DomainAggregate):
         self.last_trade_price = state["last_trade_price"]
         self.reduce_only_ids = set(state["reduce_only_ids"])
         self._live_result = None
+        risk = state.get("risk", {})
+        self.mark_twap = risk.get("mark_twap")
+        self.mark_twap_at = risk.get("mark_twap_at")
+        self.last_funding_period = risk.get("last_funding_period", 0)
+        self.cumulative_funding_rate = risk.get("cumulative_funding_rate", 0)
+        self.breaker_prior_status = risk.get("breaker_prior_status")
 
     def to_state(self) -> dict:
         """Canonical plain state for the state hash."""
@@ -233,6 +296,13 @@ class Market(DomainAggregate):
             "reduce_only_ids": sorted(self.reduce_only_ids),
             "book": self.book.canonical(),
             "triggers": self.triggers.canonical(),
+            "risk": {
+                "mark_twap": self.mark_twap,
+                "mark_twap_at": self.mark_twap_at,
+                "last_funding_period": self.last_funding_period,
+                "cumulative_funding_rate": self.cumulative_funding_rate,
+                "breaker_prior_status": self.breaker_prior_status,
+            },
         }
 
     # ----- internals ------------------------------------------------------------------------

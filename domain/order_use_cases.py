@@ -83,6 +83,7 @@ class OrderUseCases:
             if reduce_only:
                 size = cap_reduce_only(params, side, size, position.base, self._reserved_reduce_only(the_market, key, side))
             else:
+                self._check_new_risk_allowed(at, owner, sub_account, market, side, price, size)
                 self._check_margin(owner, sub_account, market, side, price, size)
             order = {
                 "order_id": seq, "account": key, "side": side, "price": price, "size": size,
@@ -158,6 +159,7 @@ class OrderUseCases:
                 position = account.sub(sub_account).position(market)
                 new_size = cap_reduce_only(params, side, new_size, position.base, reserved)
             elif not (new_price == resting.price and new_size <= resting.size):
+                self._check_new_risk_allowed(at, owner, sub_account, market, side, new_price, new_size - resting.size)
                 self._check_margin(owner, sub_account, market, side, new_price, new_size, replacing=resting)
             result, placement = the_market.modify_order(at, seq, order_id, new_price, new_size, reduce_only)
             if not result.accepted:

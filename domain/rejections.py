@@ -43,6 +43,10 @@ class RejectReason(StrEnum):
     ORDER_SIZE_CAPPED_TO_ZERO = "OrderSizeCappedToZero"
     UNKNOWN_WITHDRAWAL = "UnknownWithdrawal"
     TOO_MANY_OPEN_ORDERS = "TooManyOpenOrders"
+    ORACLE_PRICE_INVALID = "OraclePriceInvalid"
+    NOT_LIQUIDATABLE = "NotLiquidatable"
+    FUNDING_ALREADY_SETTLED = "FundingAlreadySettled"
+    INVALID_LIQUIDATOR = "InvalidLiquidator"
 
 
 class DomainError(Exception):

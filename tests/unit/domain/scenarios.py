@@ -56,4 +56,33 @@ def grand_tour(commands: Commands, app=None) -> tuple[Exchange, list]:  # noqa: 
     commands.at += 100 * 10**9
     run("expire")
     run("cancel_all", owner=BOB)
+    risk_tour(commands, run)
     return exchange, events
+
+
+def risk_tour(commands: Commands, run) -> None:  # noqa: ANN001
+    """Oracle validity, the circuit breaker, funding, a fired stop, a liquidation, a bankruptcy
+    covered by the insurance fund and ADL (every risk event class)."""
+    second = 10**9
+    commands.at += 100 * second
+    run("set_oracle_price", symbol="SOL", price=10_000_000_000, exponent=-8, confidence=1_000_000)  # Pyth-shaped $100.00
+    run("set_oracle_price", symbol="SOL", price=100 * PRICE, confidence=5 * PRICE)  # confidence 5%: refused
+    commands.at += 40 * second
+    run("risk_sweep")  # flagged for 40 s: the circuit breaker pauses SOL-PERP
+    run("set_oracle_price", symbol="SOL", price=100 * PRICE)  # valid again: the market resumes
+    commands.at += 15 * second
+    run("risk_sweep")  # 15 s without a price: stale for trading
+    run("set_oracle_price", symbol="SOL", price=100 * PRICE)
+    # Carol goes 20x long 100 SOL against Alice; Bob keeps a reduce-only stop under his long.
+    run("open_account", owner=CAROL)
+    run("deposit", owner=CAROL, sub_account=0, asset="USDC", amount=600 * USDC)
+    run("place_order", owner=ALICE, sub_account=0, market="SOL-PERP", side="sell", size=100 * ONE, price=100 * PRICE)
+    run("place_order", owner=CAROL, sub_account=0, market="SOL-PERP", side="buy", size=100 * ONE, price=100 * PRICE)
+    run("place_order", owner=BOB, sub_account=0, market="SOL-PERP", side="sell", size=ONE, order_type="stop_market", trigger_price=95 * PRICE, reduce_only=True)
+    # An hour later: funding.
+    commands.at += 3600 * second
+    run("set_oracle_price", symbol="SOL", price=100 * PRICE)
+    run("settle_funding")
+    # The crash: the stop fires; Carol is bankrupt; Bob liquidates her; the fund and ADL cover it.
+    run("set_oracle_price", symbol="SOL", price=75 * PRICE)
+    run("liquidate", owner=CAROL, sub_account=0, liquidator_owner=BOB, liquidator_sub_account=0)
