@@ -64,6 +64,8 @@ def replay(
     nats_url: str = typer.Option(os.environ.get("QD_NATS_URL", "nats://127.0.0.1:4222"), "--nats"),
     at: str = typer.Option("", help="Positions to print the state hash at, e.g. 1000,5000."),
     engine: bool = typer.Option(False, help="Also compare with the live engine's state hash."),
+    expect_head: str = typer.Option("", help="POSITION=HEX: a chain head published elsewhere "
+                                    "(e.g. a settlement batch's log hash) that must match."),
     parallel: bool = typer.Option(False, help="Verify the chain in a second process (helps on "
                                   "an idle multi-core machine; same results)."),
     no_verify: bool = typer.Option(False, "--no-verify",
@@ -75,6 +77,9 @@ def replay(
     from audit.replay import Replay
 
     checkpoints = _positions(at)
+    anchor = _anchor(expect_head) if expect_head else None
+    if anchor is not None:
+        checkpoints = sorted({*checkpoints, anchor[0]})
     live = _engine_state(nats_url) if engine else None
     stop_at_seq = None
     if live is not None:
@@ -113,7 +118,7 @@ def replay(
     difference = None
     if source == "stream" and pg:
         difference = _compare_with_store(pg, events_table, nats_url)
-    mismatch = _engine_mismatch(result, live)
+    mismatch = _engine_mismatch(result, live) or _anchor_mismatch(result, anchor)
     report = {
         "source": source, "events": result.events, "applied": result.applied,
         "last_position": result.last_position, "chain_verified": verify and result.ok,
@@ -163,6 +168,28 @@ def _time_ns(text: str) -> int:
     if moment.tzinfo is None:
         raise typer.BadParameter("--at-time needs a timezone, e.g. 2026-11-23T01:00:00+00:00")
     return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
+
+
+def _anchor(text: str) -> tuple[int, str]:
+    position, _, head = text.partition("=")
+    if not position.strip().isdigit() or len(head.strip()) != 64:
+        raise typer.BadParameter("--expect-head wants POSITION=<64 hex digits>")
+    return int(position), head.strip().lower()
+
+
+def _anchor_mismatch(result, anchor: tuple[int, str] | None) -> str | None:
+    """A published head the log does not reproduce (a rewritten or truncated log)."""
+    if anchor is None or not result.ok:
+        return None
+    position, expected = anchor
+    if result.last_position < position:
+        return (f"the log ends at position {result.last_position}, before position {position} "
+                "whose head was published: events were removed from the end")
+    found = next((c.chain_head for c in result.checkpoints if c.position == position), "")
+    if found != expected:
+        return (f"chain head at position {position} is {found}, the published head is "
+                f"{expected}: the log up to there is not the one committed to")
+    return None
 
 
 def _stream_rows(nats_url: str):

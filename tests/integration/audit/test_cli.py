@@ -72,3 +72,17 @@ def test_a_store_without_chain_is_refused_unless_unverified_is_asked(fresh_pg_ds
     assert refused.exit_code == 1 and "no hash chain" in refused.output
     unverified = run("replay", "--pg", fresh_pg_dsn, "--no-verify", "--json")
     assert unverified.exit_code == 0 and not json.loads(unverified.output)["chain_verified"]
+
+
+def test_a_truncated_log_is_caught_against_a_published_head(trading_store):
+    dsn, _ = trading_store
+    # A head published at position 700 (as a settlement batch does) matches the log...
+    published = json.loads(run("replay", "--pg", dsn, "--at", "700", "--json").output)
+    head = next(c["chain_head"] for c in published["checkpoints"] if c["position"] == 700)
+    assert run("replay", "--pg", dsn, "--expect-head", f"700={head}").exit_code == 0
+    # ...until the tail is cut off, events and chain rows alike: the chain alone still verifies.
+    execute(dsn, "DELETE FROM exchange_events WHERE notification_id >= 650")
+    execute(dsn, "DELETE FROM exchange_events_chain WHERE notification_id >= 650")
+    assert run("replay", "--pg", dsn).exit_code == 0
+    cut = run("replay", "--pg", dsn, "--expect-head", f"700={head}")
+    assert cut.exit_code == 1 and "removed from the end" in cut.output.replace("\n", " ")
