@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from datetime import datetime
 
 import typer
@@ -21,8 +20,8 @@ audit_app = typer.Typer(help="Audit the event log: chain, replay, time travel.",
                         no_args_is_help=True)
 console = Console()
 
-PG_OPTION = typer.Option(os.environ.get("QD_PG_DSN", ""), "--pg",
-                         help="PostgreSQL conninfo of the event store (default: $QD_PG_DSN).")
+PG_OPTION = typer.Option("", "--pg", envvar="QD_PG_DSN",
+                         help="PostgreSQL conninfo of the event store.")
 TABLE_OPTION = typer.Option("exchange_events", "--events-table", help="The events table.")
 
 
@@ -61,7 +60,7 @@ def replay(
     pg: str = PG_OPTION,
     events_table: str = TABLE_OPTION,
     source: str = typer.Option("store", help="Rebuild from the `store` or the `stream` (QD_EVT)."),
-    nats_url: str = typer.Option(os.environ.get("QD_NATS_URL", "nats://127.0.0.1:4222"), "--nats"),
+    nats_url: str = typer.Option("nats://127.0.0.1:4222", "--nats", envvar="QD_NATS_URL"),
     at: str = typer.Option("", help="Positions to print the state hash at, e.g. 1000,5000."),
     engine: bool = typer.Option(False, help="Also compare with the live engine's state hash."),
     expect_head: str = typer.Option("", help="POSITION=HEX: a chain head published elsewhere "
