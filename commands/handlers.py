@@ -125,11 +125,27 @@ def set_market_status(command: m.SetMarketStatus, *, exchange: Any, envelope: En
 
 
 def set_oracle_price(command: m.SetOraclePrice, *, exchange: Any, envelope: Envelope, at: int, seq: int) -> None:
-    exchange.set_oracle_price(at, seq, symbol=command.symbol, price=command.price)
+    exchange.set_oracle_price(
+        at, seq, symbol=command.symbol, price=command.price, confidence=command.confidence,
+        exponent=command.exponent, publish_time=command.publish_time,
+    )
 
 
 def liquidate(command: m.Liquidate, *, exchange: Any, envelope: Envelope, at: int, seq: int) -> None:
-    raise CommandRefused(Rejection.NOT_SUPPORTED, "liquidation arrives with the risk engine")
+    """The signing sub-account liquidates (takes over) the named one."""
+    exchange.liquidate(
+        at, seq, owner=command.owner, sub_account=command.sub_account, liquidator_owner=envelope.owner,
+        liquidator_sub_account=envelope.sub_account, signer=envelope.signer,
+    )
+
+
+def settle_funding(command: m.SettleFunding, *, exchange: Any, envelope: Envelope, at: int, seq: int) -> None:
+    exchange.settle_funding(at, seq, market=command.market)
+
+
+def run_risk_sweep(command: m.RunRiskSweep, *, exchange: Any, envelope: Envelope, at: int, seq: int) -> None:
+    liquidator = f"{envelope.owner}/{envelope.sub_account}" if command.liquidate else None
+    exchange.risk_sweep(at, seq, liquidator=liquidator)
 
 
 Handler = Callable[..., None]
@@ -152,6 +168,8 @@ HANDLERS: dict[type, Handler] = {
     m.SetMarketStatus: set_market_status,
     m.SetOraclePrice: set_oracle_price,
     m.Liquidate: liquidate,
+    m.SettleFunding: settle_funding,
+    m.RunRiskSweep: run_risk_sweep,
 }
 
 

@@ -173,28 +173,51 @@ class SetMarketStatus(_Command):
 
 
 class SetOraclePrice(_Command):
-    """Set an oracle price (asset or market symbol), 1e6 fixed point. Admin, for now."""
+    """Set an oracle price (asset symbol), Pyth-shaped: value = price x 10^exponent (default
+    exponent -6, i.e. 1e6 fixed point), confidence in the same units, publish time in ns (default:
+    the command's time). Admin (the price feed signs it with the operator key)."""
 
     symbol: Annotated[str, Meta(min_length=1, max_length=32, pattern=r"^[A-Z0-9\-]+$")]
     price: PositiveInt
+    confidence: NonNegativeInt = 0
+    exponent: Annotated[int, Meta(ge=-18, le=6)] = -6
+    publish_time: Nanoseconds | None = None
 
 
 class Liquidate(_Command):
-    """Liquidate an account below maintenance margin (risk engine; not wired yet)."""
+    """Liquidate `owner`/`sub_account` (below maintenance margin): the signing account (envelope
+    owner/sub-account) is the liquidator and takes the positions over at the oracle price. Any
+    account may send it."""
 
     owner: PublicKey
     sub_account: SubAccountNumber = 0
     market: MarketSymbol | None = None
 
 
+class SettleFunding(_Command):
+    """Settle hourly funding at the command's time: one market, or every market that is due.
+    Admin (the keeper sends it each hour)."""
+
+    market: MarketSymbol | None = None
+
+
+class RunRiskSweep(_Command):
+    """The keeper's sweep at the command's time: oracle validity, circuit breakers, trigger orders;
+    with `liquidate`, liquidations too, the signing account (envelope owner/sub-account) being the
+    liquidator. Admin."""
+
+    liquidate: bool = False
+
+
 Command = Union[
     OpenAccount, AddDelegate, RemoveDelegate, Deposit, RequestWithdrawal, Transfer,
     PlaceOrder, CancelOrder, CancelAll, ModifyOrder, SetDeadManSwitch,
     CreateMarket, ChangeMarket, SetMarketStatus, SetOraclePrice, Liquidate,
+    SettleFunding, RunRiskSweep,
 ]
 
 ADMIN_COMMANDS: frozenset[type] = frozenset(
-    {CreateMarket, ChangeMarket, SetMarketStatus, SetOraclePrice, Liquidate}
+    {CreateMarket, ChangeMarket, SetMarketStatus, SetOraclePrice, SettleFunding, RunRiskSweep}
 )
 # Commands a registered delegate may not send, even though it may trade.
 OWNER_ONLY_COMMANDS: frozenset[type] = frozenset(
