@@ -49,6 +49,10 @@ class World:
         """A fresh oracle price for SOL."""
         self.do("set_oracle_price", symbol="SOL", price=price, **kwargs)
 
+    def refresh(self) -> None:
+        """Publish the current SOL price again (the clock runs one second per command)."""
+        self.price(self.exchange.oracles["SOL"].price)
+
     def wait(self, nanoseconds: int) -> None:
         """Let time pass without commands."""
         self.commands.at += nanoseconds
@@ -59,7 +63,8 @@ class World:
         self.do("deposit", owner=owner, sub_account=0, asset="USDC", amount=usdc * USDC)
 
     def trade(self, buyer: str, seller: str, size: int, price: int) -> None:
-        """`seller` rests an ask, `buyer` takes it."""
+        """`seller` rests an ask, `buyer` takes it (on a fresh price)."""
+        self.refresh()
         self.do("place_order", owner=seller, sub_account=0, market="SOL-PERP", side="sell", size=size, price=price)
         self.do("place_order", owner=buyer, sub_account=0, market="SOL-PERP", side="buy", size=size, price=price)
 
