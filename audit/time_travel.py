@@ -9,8 +9,8 @@ For a liquidation, "the inputs that decided it" are shown twice over: the event'
 (whatever the risk engine records), and the account's margin as the replay computes it from the
 state just BEFORE the event (balances, positions, marks, equity, requirements, ratio), so an
 auditor can check the decision against the rules rather than trust the event.
-Known limit: liquidation events arrive with the risk issue; any event whose type name contains
-"Liquidat" and that belongs to or names the account is reported.
+Any event whose type name contains "Liquidat" and that belongs to or names the account is
+reported (today `Account.Liquidated`, and `LiquidationTakenOver` for the liquidator's side).
 """
 
 from __future__ import annotations

@@ -7,8 +7,7 @@ import pytest
 from audit.log_source import StoreLog
 from audit.replay import Replay
 from audit.time_travel import account_at
-from domain.account import Account
-from bench.replay import TradingWorkload, open_store, write_trading_log
+from bench.replay import PRICE, TradingWorkload, open_store, owner_key, write_trading_log
 
 
 @pytest.fixture
@@ -61,42 +60,39 @@ def test_time_travel_matches_the_account_as_it_was_live(store, fresh_pg_dsn):
         assert by_time.sub_accounts == snapshot.sub_accounts and by_time.at <= at
 
 
-class Liquidated(Account.Event):
-    """Stand-in for the risk issue's liquidation event (recorded on the account, as it will be)."""
-
-    at: int
-    seq: int
-    market: str
-    reason: str
-
-    def apply(self, aggregate) -> None:  # noqa: ANN001 - the decision is what is audited here
-        pass
-
 
 def test_time_travel_shows_the_inputs_that_decided_a_liquidation(store, fresh_pg_dsn):
-    # An account trades, then the SOL price collapses and a liquidation event is recorded.
-    workload = TradingWorkload(accounts=4)
+    # A trader buys 5 SOL at 100 USDC on 100 USDC of collateral; a market maker sells them.
+    workload = TradingWorkload(accounts=3)
     workload.setup()
-    for _ in range(60):
-        workload.trade()
+    exchange, (_, maker, liquidator) = workload.exchange, workload.owners
+    exchange.open_account(*workload.next_command(), owner=(fresh := owner_key(99)))
+    exchange.deposit(*workload.next_command(), owner=fresh, sub_account=0, asset="USDC",
+                     amount=100_000_000)
+    exchange.place_order(*workload.next_command(), owner=maker, sub_account=0, market="SOL-PERP",
+                         side="sell", size=5_000_000_000, price=PRICE)
+    exchange.place_order(*workload.next_command(), owner=fresh, sub_account=0, market="SOL-PERP",
+                         side="buy", size=5_000_000_000, price=PRICE)
     store.commit(workload.collect(), workload.seq)
-    owner = next(o for o in workload.owners
-                 if workload.exchange.account(o).sub(0).position("SOL-PERP").base != 0)
-    workload.exchange.set_oracle_price(*workload.next_command(), symbol="SOL", price=1_000_000)
-    store.commit(workload.collect(), workload.seq)
-    account = workload.exchange.account(owner)
-    expected_margin = workload.exchange.margin(owner, 0)
+    # SOL falls to 80: the trader is below maintenance; a liquidator takes the position over.
     at, seq = workload.next_command()
-    account.trigger_event(Liquidated, at=at, seq=seq, market="SOL-PERP", reason="below maintenance")
-    position = store.commit(account.collect_events(), workload.seq)[-1]
-    # The auditor sees the event and the margin the rules computed just before it.
-    include = lambda topic: topic.startswith("domain.") or ":Liquidated" in topic  # noqa: E731
-    snapshot = account_at(StoreLog(fresh_pg_dsn).rows(), owner, position=position,
-                          replay=Replay(include=include))
-    assert snapshot.problem is None and len(snapshot.liquidations) == 1
+    exchange.set_oracle_price(at, seq, symbol="SOL", price=80_000_000, publish_time=at)
+    store.commit(workload.collect(), workload.seq)
+    live_margin = exchange.margin(fresh, 0)
+    live_mark = exchange.mark_price("SOL-PERP")
+    assert live_margin.liquidatable
+    exchange.liquidate(*workload.next_command(), owner=fresh, sub_account=0, liquidator_owner=liquidator)
+    positions = store.commit(workload.collect(), workload.seq)
+    live_after = exchange.account(fresh).sub(0).position("SOL-PERP").to_state()
+    # Later, the auditor asks for that account at the end of the liquidation's commit.
+    snapshot = account_at(StoreLog(fresh_pg_dsn).rows(), fresh, position=positions[-1])
+    assert snapshot.problem is None and snapshot.liquidations, snapshot
     liquidation = snapshot.liquidations[0]
-    assert liquidation["position"] == position and liquidation["recorded"]["reason"] == "below maintenance"
+    # The event's own inputs, and the margin the replay computed just before it, as live.
+    assert liquidation["event"] == "Liquidated"
+    assert liquidation["recorded"]["mark_price"] == live_mark
     before = liquidation["margin_before"]["0"]
-    assert before["marks"] == {"SOL-PERP": 1_000_000}
-    assert before["margin"]["maintenance_equity"] == expected_margin.maintenance_equity
-    assert before["margin"]["margin_ratio_bps"] == expected_margin.margin_ratio_bps
+    assert before["marks"] == {"SOL-PERP": live_mark}
+    assert before["margin"]["maintenance_equity"] == live_margin.maintenance_equity
+    assert before["margin"]["liquidatable"] is True
+    assert snapshot.sub_accounts[0]["positions"]["SOL-PERP"] == live_after
