@@ -1,6 +1,6 @@
-"""A small trading session through the real domain, plus synthetic risk events (funding,
-liquidation, insurance) whose domain events do not exist yet: the shared fixture of the read
-side's tests, the read API's tests and the demo data of `make run`.
+"""A small trading session through the real domain, plus hand-placed risk events (funding,
+liquidation, insurance) with the domain's shapes: the shared fixture of the read side's tests,
+the read API's tests and the benchmarks.
 """
 
 from __future__ import annotations
@@ -49,6 +49,8 @@ def trading_session(*, orders: int = 120, seed: int = 7, minutes: int = 90) -> D
         side = rng.choice(["buy", "sell"])
         offset = rng.randint(-20, 20) * mid // 2000 // 1000 * 1000
         price = mid + offset
+        # The domain refuses new risk on a stale oracle (> 10 s): the feed publishes first.
+        script.set_oracle_price(symbol=MARKETS[symbol][0], price=mid)
         outcome = script.place_order(owner=owner, sub_account=0, market=symbol, side=side,
                                      size=rng.randint(1, 20) * 10_000_000, price=price)
         if getattr(outcome, "resting_size", 0):
@@ -64,9 +66,10 @@ def trading_session(*, orders: int = 120, seed: int = 7, minutes: int = 90) -> D
 
 
 def synthetic_risk_events(after: ProjectedEvent, owner: str = OWNERS[2]) -> list[ProjectedEvent]:
-    """Funding, a liquidation and an insurance-fund change, as the risk issue is expected to
-    record them (names and fields documented in projections/models/shapes.py), and two command
-    receipts as the engine records them (CommandReceipt.Recorded)."""
+    """Funding, a liquidation and an insurance-fund change with the domain's own names and
+    fields (domain/account.py, domain/market.py, domain/oracle.py), placed by hand (a real
+    liquidation needs a crash of the price), and two command receipts as the engine records
+    them (CommandReceipt.Recorded)."""
     position, at = after.position, after.at
 
     def make(offset: int, aggregate: str, event_type: str, key: str, payload: dict) -> ProjectedEvent:
@@ -76,18 +79,23 @@ def synthetic_risk_events(after: ProjectedEvent, owner: str = OWNERS[2]) -> list
 
     return [
         make(1, "Market", "FundingRateUpdated", "SOL-PERP",
-             {"rate": 125_000, "mark_price": 100_100_000, "index_price": 100_000_000}),
+             {"rate": 125_000, "mark_price": 100_100_000, "index_price": 100_000_000,
+              "period": 490_000, "periods": 1, "premium": 1_000_000, "clamp": 0, "payments": 1,
+              "rounding_to_insurance": 0}),
         make(2, "Account", "FundingPaid", owner,
              {"sub_account": 0, "market": "SOL-PERP", "rate": 125_000, "amount": -12_500,
-              "position_size": 100_000_000}),
+              "position_size": 100_000_000, "period": 490_000, "index_price": 100_000_000}),
         make(3, "Account", "Liquidated", owner,
-             {"sub_account": 0, "market": "SOL-PERP", "size": 100_000_000, "price": 95_000_000,
-              "margin_ratio_bps": 280, "maintenance_margin": 300_000,
-              "collateral_value": 290_000, "penalty": 5_000, "insurance_delta": 2_500,
-              "base_after": 0, "entry_notional_after": 0, "realized_pnl": -500_000,
-              "mark_price": 95_000_000, "oracle_price": 95_010_000}),
+             {"sub_account": 0, "market": "SOL-PERP", "size": 100_000_000, "side": "sell",
+              "price": 95_000_000, "base_after": 0, "entry_notional_after": 0,
+              "realized_pnl": -500_000, "penalty": 5_000, "liquidator_reward": 2_500,
+              "insurance_fee": 2_500, "liquidator": OWNERS[3], "reason": "MaintenanceMarginBreached",
+              "margin_ratio_bps": 280, "maintenance_margin": 300_000, "collateral_value": 290_000,
+              "mark_price": 95_000_000, "oracle_price": 95_010_000, "oracle_confidence": 10_000,
+              "oracle_validity": "Valid", "oracle_publish_time": at}),
         make(4, "InsuranceFund", "InsuranceFundChanged", "_",
-             {"delta": 1_000_000, "reason": "seed"}),
+             {"delta": 2_500, "balance": 1_002_500, "reason": "LiquidationFee",
+              "account": f"{owner}/0", "market": "SOL-PERP"}),
         make(5, "CommandReceipt", "Recorded", owner,
              {"command_id": "client-cmd-1", "owner": owner, "sub_account": 0, "kind": "PlaceOrder",
               "accepted": True, "reason": "", "message": "", "events": [["ab", 3]]}),

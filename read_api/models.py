@@ -40,6 +40,8 @@ class Market(BaseModel):
     open_interest: int
     funding_rate: int | None
     funding_at: datetime | None
+    mark_price: int | None
+    oracle_price: int | None
     position: int
 
 
@@ -197,7 +199,7 @@ class Liquidation(BaseModel):
     position: int
     size: int
     price: int
-    margin_ratio_bps: int
+    margin_ratio_bps: int | None
     maintenance_margin: int
     collateral_value: int
     penalty: int

@@ -78,7 +78,7 @@ class AccountStateModel(ReadModel):
                 balance_keys.add((account_of(event, "to_sub_account"), asset))
             else:
                 balance_keys.add((account_of(event), str(payload.get("asset") or SETTLEMENT_ASSET)))
-                if event.type == "Liquidated":
+                if event.type in ("Liquidated", "LiquidationTakenOver"):
                     position_keys.add((account_of(event), str(payload["market"])))
         batch.positions.update(load_rows(conn, f"{schema}.positions", ("account", "market"),
                                          [c for c, _ in POSITION_COLUMNS], position_keys))
@@ -118,7 +118,7 @@ class AccountStateModel(ReadModel):
         batch.pnl[(account_of(event), _hour(event.time))][2] += amount
 
     def on_Account_Liquidated(self, batch: AccountBatch, event: ProjectedEvent) -> None:
-        """Expected shape (risk issue): the position after, realized PnL and penalty charged."""
+        """The position after, its realized PnL and the penalty charged."""
         payload, account = event.payload, account_of(event)
         realized, penalty = int(payload.get("realized_pnl") or 0), int(payload.get("penalty") or 0)
         self._set_position(batch, event, account, str(payload["market"]),
@@ -126,6 +126,24 @@ class AccountStateModel(ReadModel):
                            int(payload.get("entry_notional_after") or 0), realized, 0)
         self._credit(batch, event, account, SETTLEMENT_ASSET, realized - penalty, "liquidation")
         batch.pnl[(account, _hour(event.time))][0] += realized
+
+    def on_Account_LiquidationTakenOver(self, batch: AccountBatch, event: ProjectedEvent) -> None:
+        """The liquidator's side: the position it took over, realized PnL and its reward."""
+        payload, account = event.payload, account_of(event)
+        realized = int(payload.get("realized_pnl") or 0)
+        self._set_position(batch, event, account, str(payload["market"]), int(payload["base_after"]),
+                           int(payload["entry_notional_after"]), realized, 0)
+        self._credit(batch, event, account, SETTLEMENT_ASSET, realized + int(payload.get("reward") or 0),
+                     "liquidation_takeover")
+        batch.pnl[(account, _hour(event.time))][0] += realized
+
+    def on_Account_DeficitCovered(self, batch: AccountBatch, event: ProjectedEvent) -> None:
+        covered = int(event.payload["insurance_covered"]) + int(event.payload["adl_covered"])
+        self._credit(batch, event, account_of(event), SETTLEMENT_ASSET, covered, "deficit_covered")
+
+    def on_Account_AutoDeleveraged(self, batch: AccountBatch, event: ProjectedEvent) -> None:
+        self._credit(batch, event, account_of(event), SETTLEMENT_ASSET, -int(event.payload["amount"]),
+                     "auto_deleveraged")
 
     # --- state changes --------------------------------------------------------------------
     def _set_position(self, batch: AccountBatch, event: ProjectedEvent, account: str, market: str,

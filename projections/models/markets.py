@@ -21,7 +21,8 @@ COLUMNS = [("market", "text"), ("status", "text"), ("tick_size", "int8"), ("lot_
            ("min_size", "int8"), ("max_leverage", "int8"), ("initial_margin_bps", "int8"),
            ("maintenance_margin_bps", "int8"), ("maker_fee_bps", "int8"), ("taker_fee_bps", "int8"),
            ("parameters", "text"), ("last_price", "int8"), ("last_trade_at", "timestamptz"),
-           ("funding_rate", "int8"), ("funding_at", "timestamptz"), ("created_at", "timestamptz"),
+           ("funding_rate", "int8"), ("funding_at", "timestamptz"), ("mark_price", "int8"),
+           ("oracle_price", "int8"), ("created_at", "timestamptz"),
            ("position", "int8")]
 RATE_COLUMNS = [("market", "text"), ("position", "int8"), ("rate", "int8"), ("mark_price", "int8"),
                 ("index_price", "int8"), ("at", "timestamptz")]
@@ -80,6 +81,16 @@ class MarketsModel(ReadModel):
             row.update(last_price=int(fills[-1]["price"]), last_trade_at=event.time)
 
     on_Market_OrderModified = on_Market_OrderPlaced
+
+    def on_Market_MarkPriceUpdated(self, batch, event: ProjectedEvent) -> None:
+        self._market(batch, event).update(mark_price=int(event.payload["mark_price"]),
+                                          oracle_price=int(event.payload["oracle_price"]))
+
+    def on_Market_CircuitBreakerTripped(self, batch, event: ProjectedEvent) -> None:
+        self._market(batch, event)["status"] = "paused"
+
+    def on_Market_CircuitBreakerReset(self, batch, event: ProjectedEvent) -> None:
+        self._market(batch, event)["status"] = str(event.payload["status"])
 
     def on_Market_FundingRateUpdated(self, batch, event: ProjectedEvent) -> None:
         row = self._market(batch, event)

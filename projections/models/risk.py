@@ -1,8 +1,8 @@
 """Funding payments, liquidations (with the inputs that decided them) and the insurance fund.
 
-The risk engine's events are not in domain/ yet; these handlers are keyed on the names we
-expect (`FundingPaid`, `Liquidated`, `InsuranceFundChanged`) with the fields listed in
-projections/models/shapes.py, and adapt when the real events land.
+From Account.FundingPaid, Account.Liquidated (every field that is not a column is kept in
+`inputs`: mark and oracle prices, confidence, validity, reward, fee, ...) and the InsuranceFund
+aggregate's Funded / InsuranceFundChanged (which carries the balance after).
 """
 
 from __future__ import annotations
@@ -68,8 +68,9 @@ class LiquidationsModel(ReadModel):
         known = {"sub_account", "market", "size", "price", "margin_ratio_bps", "maintenance_margin",
                  "collateral_value", "penalty", "liquidator", "reason"}
         inputs = json.dumps({k: v for k, v in sorted(p.items()) if k not in known}, sort_keys=True)
+        ratio = p.get("margin_ratio_bps")  # None when the account had no margin requirement left
         batch.append((account_of(event), str(p["market"]), event.position, int(p["size"]),
-                      int(p["price"]), int(p["margin_ratio_bps"]), int(p["maintenance_margin"]),
+                      int(p["price"]), None if ratio is None else int(ratio), int(p["maintenance_margin"]),
                       int(p["collateral_value"]), int(p.get("penalty") or 0), p.get("liquidator"),
                       str(p.get("reason", "MaintenanceMarginBreached")), inputs, event.time))
 
@@ -98,12 +99,11 @@ class InsuranceFundModel(ReadModel):
         batch["rows"].append((event.position, delta, batch["balance"], reason, account, event.time))
 
     def on_InsuranceFund_InsuranceFundChanged(self, batch, event: ProjectedEvent) -> None:
-        self._change(batch, event, int(event.payload["delta"]), str(event.payload.get("reason", "")))
+        self._change(batch, event, int(event.payload["delta"]), str(event.payload.get("reason", "")),
+                     event.payload.get("account"))
 
-    def on_Account_Liquidated(self, batch, event: ProjectedEvent) -> None:
-        delta = int(event.payload.get("insurance_delta") or 0)
-        if delta:
-            self._change(batch, event, delta, "liquidation", account_of(event))
+    def on_InsuranceFund_Funded(self, batch, event: ProjectedEvent) -> None:
+        self._change(batch, event, int(event.payload["amount"]), "Funded")
 
     def flush(self, conn: psycopg.Connection, schema: str, batch, stager: Stager) -> None:
         append_rows(conn, stager, f"{schema}.insurance_fund", INSURANCE_COLUMNS, batch["rows"])

@@ -19,11 +19,17 @@ Account.Deposited / WithdrawalRequested: sub_account, asset, amount (+ reference
   destination); Account.Transferred: from_sub_account, to_sub_account, asset, amount.
 Account.CommandRejected: command, reason, detail, sub_account, market, client_order_id.
 CommandReceipt.Recorded: command_id, owner, sub_account, kind, accepted, reason, message, events.
-Expected from the risk issue (not in domain/ yet; synthetic in tests): Market.FundingRateUpdated
-  {rate, mark_price, index_price}; Account.FundingPaid {sub_account, market, rate, amount,
-  position_size}; Account.Liquidated {sub_account, market, size, price, margin_ratio_bps,
-  maintenance_margin, collateral_value, penalty, insurance_delta, ...inputs};
-  InsuranceFund.InsuranceFundChanged {delta, balance, reason}.
+Risk: Market.MarkPriceUpdated {mark_price, oracle_price, book_mid}; Market.FundingRateUpdated
+  {rate, mark_price, index_price, period, periods, premium, clamp, payments, ...};
+  Market.CircuitBreakerTripped / CircuitBreakerReset {status}; Account.FundingPaid {sub_account,
+  market, rate, amount, position_size, period, index_price}; Account.Liquidated {sub_account,
+  market, size, side, price, base_after, entry_notional_after, realized_pnl, penalty,
+  liquidator_reward, insurance_fee, liquidator, reason, margin_ratio_bps (may be None),
+  maintenance_margin, collateral_value, mark_price, oracle_*}; Account.LiquidationTakenOver
+  {sub_account, market, base_after, entry_notional_after, realized_pnl, reward, ...};
+  Account.DeficitCovered {insurance_covered, adl_covered, ...}; Account.AutoDeleveraged {amount};
+  InsuranceFund.Funded {amount}; InsuranceFund.InsuranceFundChanged {delta, balance, reason,
+  account, market}.
 """
 
 from __future__ import annotations

@@ -109,7 +109,8 @@ async def pnl_history(store: ReadStore, account: str, start: datetime | None, en
 
 def explain(row: dict) -> str:
     """Why the liquidation happened, in words, from the inputs that decided it."""
-    return (f"margin ratio {row['margin_ratio_bps']} bps: collateral value {row['collateral_value']}"
+    ratio = "n/a" if row["margin_ratio_bps"] is None else f"{row['margin_ratio_bps']} bps"
+    return (f"margin ratio {ratio}: collateral value {row['collateral_value']}"
             f" fell below the maintenance requirement {row['maintenance_margin']} (quote units 1e6);"
             f" {row['size']} base units (1e9) closed at price {row['price']},"
             f" penalty {row['penalty']} ({row['reason']})")

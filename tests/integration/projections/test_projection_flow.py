@@ -34,7 +34,7 @@ async def test_every_read_model_matches_the_domain(events_nats, read_dsn, publis
         # Then one trade row per fill recorded in the markets' OrderPlaced/OrderModified events
         fills = sum(len((placement_of(e) or {}).get("fills") or []) for e in domain_events
                     if e.type in ("OrderPlaced", "OrderModified"))
-        assert conn.execute("SELECT count(*) FROM read.trades").fetchone()[0] == fills
+        assert fills > 20 and conn.execute("SELECT count(*) FROM read.trades").fetchone()[0] == fills
         # And the book levels equal the domain book's levels
         for symbol, market in exchange.markets.items():
             rows = conn.execute("SELECT side, price, size, orders FROM read.book_levels"
