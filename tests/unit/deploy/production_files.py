@@ -14,7 +14,7 @@ COMPOSE = DEPLOY / "production" / "compose.yaml"
 PROMETHEUS = DEPLOY / "prometheus" / "prometheus.yml"
 GRAFANA = DEPLOY / "grafana"
 LAUNCH = ["python", "-m", "deploy.production.launch"]
-INTERPOLATION = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)(?::?[-?](?P<rest>[^}]*))?\}")
+INTERPOLATION = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)(?P<operator>:?[-?])?(?P<rest>[^}]*)\}")
 
 
 def compose() -> dict:
@@ -40,10 +40,8 @@ def environment(service: dict) -> dict[str, str]:
 def interpolate(value: str, sample: str = "x" * 40) -> str:
     """What compose would pass: `${VAR:-default}` -> default, `${VAR:?msg}` / `${VAR}` -> `sample`."""
     def replace(match: re.Match) -> str:
-        whole = match.group(0)
-        if ":-" in whole or (whole.startswith("${") and "-" in whole and "?" not in whole
-                             and match.group("rest") is not None):
-            return match.group("rest") or ""
+        if match.group("operator") and "-" in match.group("operator"):
+            return match.group("rest")
         return sample
     return INTERPOLATION.sub(replace, value)
 

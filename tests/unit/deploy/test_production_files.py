@@ -97,7 +97,7 @@ def test_the_nats_cluster_is_three_routed_jetstream_nodes_and_streams_are_r3():
             assert urls.split(",") == [f"nats://{node}:4222" for node in nodes], name
     assert environment(services["streams"])["QD_STREAM_REPLICAS"] == "3"
     for name, service in our_services(compose()).items():
-        if name != "streams" and "nats-env" and "QD_NATS_URL" in environment(service):
+        if name != "streams" and "QD_NATS_URL" in environment(service):
             assert service["depends_on"]["streams"]["condition"] == "service_completed_successfully"
 
 
