@@ -12,14 +12,15 @@ position is not after the current head (a writer that skipped the lock) aborts i
 instead of forking the chain.
 
 Known limit: the chain proves the log was not changed after the fact by someone who cannot also
-rewrite every later hash; a complete rewrite is caught only by comparing the head with a head
-published elsewhere (the on-chain settlement batches).
+rewrite every later hash; a complete rewrite, or a cut of the tail (last events and their chain
+rows), is caught only against a head published elsewhere (the on-chain settlement batches;
+`qd audit replay --expect-head`).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 import struct
 from typing import Any
@@ -233,9 +234,3 @@ def verify_rows(rows: Iterable[LogRow]) -> tuple[ChainVerifier, ChainBreak | Non
             return verifier, found
     return verifier, None
 
-
-def iter_heads(rows: Iterable[LogRow]) -> Iterator[tuple[int, bytes]]:
-    """(position, stored chain head) of each row that has a chain entry."""
-    for row in rows:
-        if row.hash is not None:
-            yield row.position, row.hash
