@@ -39,12 +39,14 @@ import uuid
 from pathlib import Path
 
 import httpx
+import msgspec
 import nats
 import psycopg
 from solders.keypair import Keypair
 
 from bench.report import emit
 from bus import streams, subjects
+from bus.engine import RPC_STATE
 from commands import envelope as envelopes
 from commands import messages
 from deploy.local.cluster import NatsCluster
@@ -166,6 +168,7 @@ async def run_topology(label: str, urls: list[str], dsn: str, replicas: int, com
         elapsed = time.perf_counter() - started
         events = (await js.stream_info(streams.EVENTS_STREAM)).state.messages
         backlog = events - projected_before
+        outcomes = msgspec.json.decode((await nc.request(RPC_STATE, b"", timeout=30)).data)
 
         # Projection: the backlog, from resuming the projector until it is consistent again
         resumed = time.perf_counter()
@@ -179,6 +182,7 @@ async def run_topology(label: str, urls: list[str], dsn: str, replicas: int, com
         await until(lambda: _at_least(_consistent_through(conn, "markets"), target), 120,
                     "the markets projector", 0.05)
         return {"commands_per_s": round(commands / elapsed, 1), "events": events,
+                "accepted": outcomes.get("accepted"), "rejections": outcomes.get("rejections"),
                 "projected_backlog": backlog, "projection_events_per_s": projection}
     finally:
         conn.close()
