@@ -118,7 +118,8 @@ class Engine:
         self.cache = ReceiptCache()
         self.applier = BatchApplier(exchange, position, self.cache,
                                     snapshot_every=self.settings.snapshot_every,
-                                    encode_snapshot=self.store.encode_snapshot)
+                                    encode_snapshot=self.store.encode_snapshot,
+                                    encode_event=self.store.mapper.to_stored_event)
         self.applier.poison = poison
         log.warning("exchange rebuilt at position %s in %.2fs", position,
                     time.perf_counter() - started)

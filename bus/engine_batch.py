@@ -101,8 +101,13 @@ class BatchApplier:
     """Applies batches in stream order to one exchange; remembers the last applied sequence."""
 
     def __init__(self, exchange: Any, applied_seq: int, cache: ReceiptCache,
-                 snapshot_every: int = 0, encode_snapshot: Any = None) -> None:
+                 snapshot_every: int = 0, encode_snapshot: Any = None,
+                 encode_event: Any = None) -> None:
         self.exchange = exchange
+        # Events are encoded the moment their command is done (by the store's mapper), so what
+        # is committed is exactly what was applied, whatever later commands do to shared
+        # objects, and the commit thread only ever touches bytes. None keeps the objects.
+        self.encode_event = encode_event or (lambda event: event)
         self.applied_seq = applied_seq
         self.cache = cache
         # Snapshot an aggregate when its version passes a multiple of `snapshot_every`; the
@@ -172,7 +177,7 @@ class BatchApplier:
         except Exception as error:
             log.exception("time sweep failed at seq %s", incoming.seq)
             raise PoisonCommand(incoming.seq) from error
-        job.events.extend(self._collect())
+        job.events.extend(map(self.encode_event, self._collect()))
 
     def _run(self, job: CommitJob, incoming: Incoming, key: uuid.UUID) -> None:
         envelope = incoming.envelope
@@ -194,8 +199,8 @@ class BatchApplier:
                                      for event in events],
         )
         start = len(job.events)
-        job.events.extend(events)
-        job.events.append(receipt)
+        job.events.extend(map(self.encode_event, events))
+        job.events.append(self.encode_event(receipt))
         job.recorded.append(Recorded(incoming, receipt, start, len(job.events)))
         self.cache.put(key, None)
 

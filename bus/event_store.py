@@ -22,8 +22,8 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from eventsourcing.application import Application, ProcessingEvent
-from eventsourcing.persistence import ProcessRecorder, Tracking
+from eventsourcing.application import Application
+from eventsourcing.persistence import ProcessRecorder, StoredEvent, Tracking
 from eventsourcing.postgres import PostgresProcessRecorder
 from psycopg.sql import SQL, Identifier
 from eventsourcing.utils import get_topic
@@ -119,15 +119,15 @@ class ExchangeStore(Application):
 
     # --- writing ------------------------------------------------------------------------------
     def commit(self, events: Sequence[Any], last_seq: int) -> list[int]:
-        """Insert `events` and move the engine position to `last_seq`, atomically.
+        """Insert `events` (domain event objects, or StoredEvents already encoded by
+        `self.mapper`) and move the engine position to `last_seq`, in ONE transaction.
 
         Returns the notification ids the events got, in the order given.
         """
-        processing = ProcessingEvent(tracking=Tracking(ENGINE_TRACKING_NAME, last_seq))
-        # Events only (no aggregates): skips collect_events' slow runtime protocol checks.
-        processing.events.extend(events)
-        recordings = self._record(processing)
-        return [recording.notification.id for recording in recordings]
+        stored = [event if isinstance(event, StoredEvent) else self.mapper.to_stored_event(event)
+                  for event in events]
+        tracking = Tracking(ENGINE_TRACKING_NAME, last_seq)
+        return list(self.recorder.insert_events(stored, tracking=tracking) or [])
 
     def encode_snapshot(self, aggregate: Any) -> Any:
         """The stored form of a snapshot of `aggregate` as it is now (bytes taken at once)."""
@@ -196,8 +196,6 @@ class ExchangeStore(Application):
             return list(cursor.fetchall())
 
     def _to_event(self, row: dict) -> Any:
-        from eventsourcing.persistence import StoredEvent
-
         return self.mapper.to_domain_event(
             StoredEvent(
                 originator_id=row["originator_id"], originator_version=row["originator_version"],
