@@ -111,3 +111,20 @@ def test_the_engine_hook_installs_through_the_stores_own_connection(fresh_pg_dsn
     store.close()
     verifier, found = verify_rows(StoreLog(fresh_pg_dsn).rows())
     assert found is None and verifier.checked > stored
+
+
+def test_concurrent_writers_keep_one_linear_chain(fresh_pg_dsn, ledger_app):
+    # Four writers commit at the same time: the events table lock serializes them, so the
+    # chain stays one line in position order.
+    from concurrent.futures import ThreadPoolExecutor
+
+    def writer(number: int) -> None:
+        ledger = Ledger(name=f"writer-{number}")
+        for round_number in range(15):
+            ledger.credit(holder="h", amount=round_number)
+            ledger_app.save(ledger)
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(writer, range(4)))
+    verifier, found = verify_rows(StoreLog(fresh_pg_dsn, EVENTS_TABLE).rows())
+    assert found is None and verifier.checked == 4 * (1 + 15)  # opened, then 15 credits each
