@@ -24,6 +24,7 @@ class World:
         self.commands = Commands(step=SECOND)
         self.exchange = Exchange()
         self.events: list = []
+        self.pending: list = []  # events not yet saved to an Application (replay tests)
         self.do("create_market", **(SOL_MARKET | market_changes))
         self.price(100 * PRICE)
         if insurance:
@@ -35,7 +36,9 @@ class World:
             return getattr(self.exchange, use_case)(*self.commands.next(), **kwargs)
         finally:
             changed = self.exchange.collect_changed()
-            self.events += [e for a in changed for e in a.collect_events()]
+            recorded = [e for a in changed for e in a.collect_events()]
+            self.events += recorded
+            self.pending += recorded
 
     def attempt(self, use_case: str, **kwargs) -> str | None:
         """Run a use case; the rejection reason, or None when accepted."""
