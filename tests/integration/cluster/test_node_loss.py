@@ -237,7 +237,7 @@ async def test_killing_a_node_mid_load_loses_and_duplicates_nothing(
                 count = conn.execute(f"SELECT count(*) FROM {schema}.command_receipts").fetchone()[0]
                 return count >= len(receipts)
             try:
-                await wait_for(projected_all, 30, "the receipts projector to catch up")
+                await wait_for(projected_all, 20, "the receipts projector to catch up")
             except AssertionError:
                 # Stalled without exiting: a liveness probe would restart it; it resumes from
                 # its recorded position, so the checks below still hold
