@@ -33,15 +33,17 @@ async def declare_replicated(servers: list[str], replicas: int) -> None:
     """Declare the streams and consumers of bus.streams with `replicas` replicas."""
     connection = await nats.connect(servers, connect_timeout=5, max_reconnect_attempts=30)
     try:
+        js = connection.jetstream()
+        wanted = replicated(streams.STREAMS, replicas)
+        await streams.declare(js, wanted, consumers=())
+        for config in wanted:  # declared earlier with another count: declare() leaves replicas alone
+            if (await js.stream_info(config.name)).config.num_replicas != replicas:
+                await js.update_stream(config)
+            log.warning("stream %s: %d replicas", config.name, replicas)
+        # Consumers last: a consumer may not have more replicas than its stream.
         consumers = tuple((stream, dataclasses.replace(config, num_replicas=replicas))
                           for stream, config in streams.CONSUMERS)
-        await streams.declare(connection.jetstream(), replicated(streams.STREAMS, replicas), consumers)
-        js = connection.jetstream()
-        for config in replicated(streams.STREAMS, replicas):
-            info = await js.stream_info(config.name)
-            if info.config.num_replicas != replicas:  # declared earlier with another count
-                info = await js.update_stream(config)
-            log.warning("stream %s: %d replicas", config.name, info.config.num_replicas)
+        await streams.declare(js, (), consumers)
     finally:
         await connection.close()
 
