@@ -1,0 +1,86 @@
+"""The keeper: `python -m risk.keeper` turns time into commands.
+
+- every --sweep-interval seconds: `RunRiskSweep` (the engine runs the GTT/dead-man expiry sweep
+  before every command, then the sweep records oracle validity changes, trips or resets circuit
+  breakers, fires trigger orders; with --liquidate it also liquidates, the keeper's own account
+  being the liquidator: it must be opened and funded);
+- at each new hour (wall clock, + --funding-delay seconds): `SettleFunding` for every market
+  (the engine settles at the command's time; a missed hour is caught up once, never twice).
+Signed with the operator key (QD_ADMIN_KEYFILE convention). Failures are reported and retried
+with back-off; the keeper never crashes on them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import time
+
+from commands import messages
+from risk.commands_out import Sender, admin_keyfile, default_nats_url
+
+log = logging.getLogger("risk.keeper")
+HOUR_NS = 3600 * 1_000_000_000
+
+
+def funding_due(last_hour: int | None, now_ns: int, delay_ns: int) -> tuple[bool, int]:
+    """(settle now?, the hour to remember): once per hour, `delay_ns` after it starts."""
+    hour = (now_ns - delay_ns) // HOUR_NS
+    if last_hour is None:
+        return False, hour  # the first hour we see is settled by whoever ran before us
+    return hour > last_hour, hour
+
+
+async def keep(sender: Sender, options, stop: asyncio.Event) -> None:
+    """The keeper loop."""
+    if options.liquidate:
+        await sender.send(messages.OpenAccount())  # AccountExists after the first run: harmless
+    last_hour = None
+    sweeps = 0
+    while not stop.is_set() and (options.count is None or sweeps < options.count):
+        due, last_hour = funding_due(last_hour, time.time_ns(), int(options.funding_delay * 1e9))
+        if due:
+            receipt = await sender.send(messages.SettleFunding())
+            log.info("funding settlement: %s", "ok" if receipt and receipt.accepted else receipt)
+        await sender.send(messages.RunRiskSweep(liquidate=options.liquidate))
+        sweeps += 1
+        if sweeps % 60 == 0:
+            log.info("sweeps %d, %s", sweeps, sender.counts)
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=options.sweep_interval)
+        except asyncio.TimeoutError:
+            pass
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m risk.keeper", description=__doc__.split("\n")[0])
+    parser.add_argument("--nats", default=default_nats_url())
+    parser.add_argument("--admin-keyfile", default=admin_keyfile())
+    parser.add_argument("--sweep-interval", type=float, default=1.0)
+    parser.add_argument("--funding-delay", type=float, default=5.0, help="seconds after the hour")
+    parser.add_argument("--liquidate", action="store_true", help="liquidate with the keeper's own account")
+    parser.add_argument("--count", type=int, default=None, help="stop after N sweeps")
+    return parser.parse_args(argv)
+
+
+async def main(argv: list[str] | None = None) -> dict:
+    """Run until SIGINT/SIGTERM (or --count sweeps); returns the send counts."""
+    options = parse(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    sender = Sender(options.nats, options.admin_keyfile, log)
+    log.info("keeper signing as %s (liquidate=%s)", sender.signer, options.liquidate)
+    try:
+        await keep(sender, options, stop)
+    finally:
+        await sender.close()
+    return sender.counts
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
