@@ -107,13 +107,24 @@ def install_chain(conn: Any, events_table: str, schema: str = "public") -> int:
     }
     # tuple rows whatever the connection's default (eventsourcing's pool uses dict rows)
     with conn.transaction(), conn.cursor(row_factory=tuple_row) as cursor:
+        # The lock first: it also serialises two processes installing at once.
+        cursor.execute(sql.SQL("LOCK TABLE {events} IN EXCLUSIVE MODE").format(**names))
         cursor.execute(sql.SQL(
             "CREATE TABLE IF NOT EXISTS {chain} (notification_id bigint PRIMARY KEY,"
             " prev_hash bytea NOT NULL, hash bytea NOT NULL)").format(**names))
-        cursor.execute(sql.SQL("LOCK TABLE {events} IN EXCLUSIVE MODE").format(**names))
         cursor.execute(sql.SQL(_FUNCTION).format(**names))
         cursor.execute(sql.SQL(_TRIGGER).format(**names))
         return _chain_unchained_events(cursor, names)
+
+
+def uninstall_chain(conn: Any, events_table: str, schema: str = "public") -> None:
+    """Drop the chain trigger and table: only to measure the chain's cost or test an unchained store."""
+    chain = chain_table_name(events_table)
+    names = {"events": sql.Identifier(schema, events_table), "chain": sql.Identifier(schema, chain),
+             "trigger": sql.Identifier(f"{chain}_append")}
+    with conn.transaction(), conn.cursor() as cursor:
+        cursor.execute(sql.SQL("DROP TRIGGER IF EXISTS {trigger} ON {events}").format(**names))
+        cursor.execute(sql.SQL("DROP TABLE IF EXISTS {chain}").format(**names))
 
 
 def _chain_unchained_events(cursor: Any, names: dict[str, Any]) -> int:

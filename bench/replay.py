@@ -23,7 +23,7 @@ from pathlib import Path
 
 import psycopg
 
-from audit.chain import install_chain
+from audit.chain import install_chain, uninstall_chain
 from audit.log_source import StoreLog
 from audit.replay import Replay
 from audit.store_replay import replay_store
@@ -123,10 +123,10 @@ def open_store(dsn: str, chained: bool = True):
     """The engine's event store over `dsn`, with the audit chain installed (unless told not)."""
     from bus.event_store import EVENTS_TABLE, ExchangeStore
 
-    store = ExchangeStore(dsn)
-    if chained:
+    store = ExchangeStore(dsn)  # installs the chain itself
+    if not chained:
         with psycopg.connect(dsn) as conn:
-            install_chain(conn, EVENTS_TABLE)
+            uninstall_chain(conn, EVENTS_TABLE)
     return store
 
 

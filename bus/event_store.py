@@ -30,6 +30,7 @@ from eventsourcing.utils import get_topic
 from eventsourcing.persistence import IntegrityError
 from psycopg.conninfo import conninfo_to_dict
 
+from audit.chain import install_chain
 from bus.engine_transcoder import FastJSONTranscoder
 from commands.receipts import CommandReceipt
 
@@ -115,6 +116,9 @@ class ExchangeStore(Application):
             tracking_table_name=TRACKING_TABLE,
         )
         recorder.create_table()
+        # The audit hash chain is filled by a trigger in the insert transaction (audit.chain).
+        with recorder.datastore.get_connection() as connection:
+            install_chain(connection, EVENTS_TABLE)
         return recorder
 
     # --- writing ------------------------------------------------------------------------------
