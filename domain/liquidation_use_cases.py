@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from .collateral import collateral_value
 from .ids import SETTLEMENT_ASSET, book_account_key, split_book_account_key
 from .liquidation import MAX_LIQUIDATIONS_PER_SWEEP, AdlCandidate, adl_plan, penalty_for, takeover_size
-from .margin import Exposure, free_collateral, summarize
+from .margin import Exposure, MarginEnv, equity, free_collateral, maintenance_requirement, summarize
 from .numbers import BPS, notional_floor
 from .oracle import InsuranceFund
 from .liquidation import HEALTH_BUFFER_BPS
@@ -87,17 +87,24 @@ class LiquidationUseCases:
 
     def liquidatable(self, at: int) -> list[tuple[int, str]]:
         """(margin ratio bps, "owner/sub") of every sub-account that may be liquidated now, lowest
-        ratio first."""
+        ratio first. Marks, prices and price validity are computed once for the whole sweep;
+        maintenance margin ignores open orders, so only positions are read."""
+        env = MarginEnv(
+            params={s: m.params for s, m in self.markets.items()},
+            marks={s: self.mark_price(s) or 0 for s in self.markets},
+            prices=self.collateral_prices(),
+        )
+        usable = {s: self.margin_price_usable(s, at) for s in self.markets}
         found = []
-        for owner in sorted(self.accounts):
-            for number, sub in sorted(self.accounts[owner].sub_accounts.items()):
-                if not any(p.base for p in sub.positions.values()):
+        for owner, account in self.accounts.items():
+            for number, sub in account.sub_accounts.items():
+                exposures = {m: Exposure(p.base, p.entry_notional) for m, p in sub.positions.items() if p.base}
+                if not exposures or not all(usable[m] for m in exposures):
                     continue
-                if not all(self.margin_price_usable(m, at) for m, p in sub.positions.items() if p.base):
-                    continue
-                summary = self.margin(owner, number)
-                if summary.liquidatable:
-                    found.append((summary.margin_ratio_bps, book_account_key(owner, number)))
+                requirement = maintenance_requirement(exposures, env)
+                held = equity(sub.balances, exposures, env, maintenance=True)
+                if held < requirement:
+                    found.append((held * BPS // requirement, book_account_key(owner, number)))
         found.sort()
         return found
 
