@@ -73,6 +73,14 @@ NO_KEY = "_"
 HEADER_MSG_ID = "Nats-Msg-Id"
 HEADER_POSITION = "Qd-Position"  # the event's notification id in the store's log
 
+
+
+def command_msg_id(owner: str, command_id: str) -> str:
+    """The `Nats-Msg-Id` of a command: command ids are unique per owner, not across owners,
+    so JetStream's duplicate window must key on both (else two bots' ids could collide)."""
+    return f"{owner}:{command_id}"
+
+
 _FORBIDDEN = re.compile(r"[\s.*>]")
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 

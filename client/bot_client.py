@@ -8,7 +8,7 @@
 
 Sending: the envelope (``commands.envelope``) is signed by the client's key, for its own account
 or — for a delegate or an operator — for ``owner=...``; it is published to ``qd.cmd.<kind>`` with
-``Nats-Msg-Id`` = command id (JetStream drops a repeat within its duplicate window) and with
+``Nats-Msg-Id`` = owner:command id (JetStream drops a repeat within its duplicate window) and with
 ``reply_to`` = this client's reply subject, where the engine sends the receipt after commit.
 A repeat the stream dropped, or a reply lost in a reconnect, is answered by the engine's
 ``qd.rpc.receipt`` lookup instead, so ``send`` always ends with the one stored outcome.
@@ -67,8 +67,9 @@ class BotClient:
 
     @classmethod
     async def connect(cls, nats_url: str, keypair: Keypair, **options) -> "BotClient":
-        """Connect to NATS and start listening for receipts."""
-        connection = await nats.connect(nats_url, max_reconnect_attempts=-1, name="qd-bot")
+        """Connect to NATS (one URL, or several comma-separated: a cluster) and listen for receipts."""
+        connection = await nats.connect(servers=nats_url.split(","), max_reconnect_attempts=-1,
+                                        name="qd-bot")
         client = cls(connection, keypair, **options)
         await client.start()
         return client
@@ -110,7 +111,7 @@ class BotClient:
         ack = await self._publisher.publish(
             subjects.command_for_type(type(command).__name__),
             envelopes.encode(self._signed(command, owner, sub_account, command_id)),
-            {subjects.HEADER_MSG_ID: command_id},
+            {subjects.HEADER_MSG_ID: subjects.command_msg_id(owner, command_id)},
         )
         ack.add_done_callback(lambda done: _fail_if_refused(done, future))
         return future
@@ -128,7 +129,7 @@ class BotClient:
         try:
             ack = await self.js.publish(
                 subjects.command_for_type(type(command).__name__), envelopes.encode(signed),
-                headers={subjects.HEADER_MSG_ID: command_id},
+                headers={subjects.HEADER_MSG_ID: subjects.command_msg_id(owner, command_id)},
             )
             wait = 1.0 if ack.duplicate else timeout  # a dropped repeat gets no new reply
             try:
