@@ -21,6 +21,10 @@ from .oracle_validity import (
     MARGIN_OK,
     TRADING_OK,
     FUNDING_OK,
+    MARGIN_STALENESS,
+    STALE_FOR_MARGIN,
+    STALE_FOR_TRADING,
+    TRADING_STALENESS,
     VALID,
     diverges,
     invalid_since,
@@ -29,7 +33,7 @@ from .oracle_validity import (
     validity_at,
 )
 from .margin import initial_requirement
-from .order_checks import cap_reduce_only, with_order
+from .order_checks import cap_reduce_only, check_status, with_order
 from .rejections import RejectReason, Rejected
 
 FIRED_MARKET_BAND_BPS = 500  # protective worst price of a fired market-kind trigger: mark +/- 5%
@@ -158,7 +162,7 @@ class OracleUseCases:
         if validity != oracle.validity:
             oracle.change_validity(
                 at=at, seq=seq, validity=validity, previous=oracle.validity, age=at - oracle.publish_time,
-                since=at if validity in TRADING_OK else invalid_since(oracle.publish_time, oracle.refused_at),
+                since=_since(validity, at, oracle),
             )
             self._touch(oracle)
 
@@ -210,6 +214,7 @@ class OracleUseCases:
             price, order_type, time_in_force = order.limit_price, "limit", "gtc"
         try:
             with self._rejecting(at, seq, "FireTrigger", owner, sub_account, market.symbol, order.client_order_id):
+                check_status(market.status, order.reduce_only)
                 if order.reduce_only:
                     position = self.accounts[owner].sub(sub_account).position(market.symbol)
                     size = cap_reduce_only(
@@ -227,3 +232,14 @@ class OracleUseCases:
                 self.submit_book_order(at, seq, market, payload)
         except Rejected:
             pass  # recorded on the account by _rejecting; the sweep goes on
+
+
+def _since(validity: str, at: int, oracle: Oracle) -> int:
+    """When the oracle entered `validity` (deterministic, from the recorded times)."""
+    if validity == STALE_FOR_TRADING:
+        return oracle.publish_time + TRADING_STALENESS
+    if validity == STALE_FOR_MARGIN:
+        return oracle.publish_time + MARGIN_STALENESS
+    if oracle.refusal is not None and oracle.refused_at is not None:
+        return oracle.refused_at
+    return at
