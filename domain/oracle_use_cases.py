@@ -90,9 +90,14 @@ class OracleUseCases:
                 self._check_breaker(at, seq, market)
         return oracle
 
-    def risk_sweep(self, at: int, seq: int, liquidator: str | None = None) -> dict:
+    def risk_sweep(self, at: int, seq: int, *, liquidator: str | None = None) -> dict:
         """The time/price sweep: record oracle validity changes, trip or reset circuit breakers,
         fire due triggers, and (with a liquidator "owner/sub") liquidate what is liquidatable."""
+        if liquidator is not None and (
+            not isinstance(liquidator, str) or not liquidator.rpartition("/")[2].isdigit()
+            or liquidator.rpartition("/")[0] not in self.accounts
+        ):
+            raise Rejected(RejectReason.INVALID_LIQUIDATOR, "the liquidator must be an existing owner/sub-account")
         for symbol in sorted(self.oracles):
             self._record_validity(at, seq, self.oracles[symbol])
         fired = 0

@@ -17,13 +17,14 @@ USE_CASES = [
     "open_account", "add_delegate", "remove_delegate", "open_sub_account", "deposit", "request_withdrawal",
     "transfer", "complete_withdrawal", "refund_withdrawal", "place_order", "cancel_order", "cancel_all", "modify_order", "set_dead_man_switch",
     "create_market", "change_market", "set_market_status", "set_oracle_price", "fund_insurance",
+    "settle_funding", "liquidate", "risk_sweep",
 ]
 
 anything = st.one_of(
     st.none(), st.booleans(), st.integers(), st.integers(-(2**70), 2**70), st.text(max_size=80),
     st.sampled_from([ALICE, BOB, "SOL-PERP", "SOL", "USDC", "buy", "sell", "limit", "market", "gtt", "ioc",
                      "fok", "slide", "reject", "cancel_resting", "stop_limit", "trailing_stop", "paused",
-                     "reduce_only", 0, 1, ONE, 100 * PRICE]),
+                     "reduce_only", 0, 1, ONE, 100 * PRICE, f"{ALICE}/0", f"{BOB}/x", -8]),
     st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=5), st.integers(), max_size=3),
     st.floats(allow_nan=True),
 )
