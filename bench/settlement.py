@@ -80,7 +80,7 @@ def onchain_only() -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.settlement")
-    parser.add_argument("--accounts", type=int, default=80, help="traders in the end-to-end backlog (even)")
+    parser.add_argument("--accounts", type=int, default=160, help="traders in the end-to-end backlog (even)")
     arguments = parser.parse_args(argv)
     chain_only = onchain_only()
     loop = settlement_loop.run(arguments.accounts)

@@ -33,8 +33,11 @@ async def settle_backlog(nats_url: str, pg_dsn: str, rpc_url: str, directory: Pa
         await watcher.start()
         assert await watcher.poll_once() == accounts
         await watcher.close()
-        for buyer, seller in zip(traders[0::2], traders[1::2]):
-            assert (await seller.bot.place_order(MARKET, "sell", size=SOL, price=100 * USDC)).accepted
+        for pair, (buyer, seller) in enumerate(zip(traders[0::2], traders[1::2])):
+            if pair % 25 == 0:
+                await stack.refresh_price()
+            ask = await seller.bot.place_order(MARKET, "sell", size=SOL, price=100 * USDC)
+            assert ask.accepted, ask
             assert (await buyer.bot.place_order(MARKET, "buy", size=SOL, price=100 * USDC)).accepted
         owners = {trader.owner for trader in traders}
 

@@ -79,6 +79,10 @@ class Stack:
         wallets = await self.exchange.user(keypair, {0: usdc_on_chain})
         return Trader(keypair, wallets[0], await BotClient.connect(self.nats_url, keypair))
 
+    async def refresh_price(self, price: int = 100 * USDC) -> None:
+        """Publish the SOL price again (orders are refused on a stale oracle)."""
+        assert (await self.operator.send(m.SetOraclePrice(symbol="SOL", price=price))).accepted
+
     def sql(self, query: str, *params):
         with psycopg.connect(self.pg_dsn, autocommit=True) as conn:
             return conn.execute(query, params).fetchall()

@@ -18,7 +18,7 @@ from solders.keypair import Keypair
 from solders.message import Message
 from solders.pubkey import Pubkey
 from solders.signature import Signature
-from solders.transaction import Transaction
+from solders.transaction import Transaction, VersionedTransaction
 
 from onchain.client import QuantDeskClient
 from onchain.rpc.failover import FailoverRpc
@@ -42,6 +42,7 @@ class Landed:
     error: object | None
     logs: list[str]
     compute_units: int
+    slot: int = 0
 
 
 class ChainGateway:
@@ -90,7 +91,7 @@ class ChainGateway:
         blockhash = (await self.rpc.call(lambda c: c.get_latest_blockhash())).value.blockhash
         return Transaction([payer, *signers], Message(instructions, payer.pubkey()), blockhash)
 
-    async def send_signed(self, transaction: Transaction) -> Landed:
+    async def send_signed(self, transaction: Transaction | VersionedTransaction) -> Landed:
         """Send a signed transaction and wait for its confirmation (see `send`)."""
         raw = bytes(transaction)
         signature = (await self.rpc.call(lambda c: c.send_raw_transaction(raw, opts=TxOpts(skip_confirmation=True)))).value
@@ -103,7 +104,7 @@ class ChainGateway:
             if found is not None:
                 meta = found.transaction.meta
                 return Landed(str(signature), meta.err, list(meta.log_messages or []),
-                              int(meta.compute_units_consumed or 0))
+                              int(meta.compute_units_consumed or 0), int(found.slot))
             await asyncio.sleep(0.2)
         raise TimeoutError(f"transaction {signature} not found")
 

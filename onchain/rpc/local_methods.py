@@ -135,9 +135,12 @@ class LocalRpcMethods:
         else:
             self.processed[signature] = _Processed(slot, raw, None, list(result.logs()),
                                                    result.compute_units_consumed(), int(time.time()))
-        # A new slot and blockhash per transaction, as a cluster would move on.
+        # A new slot and blockhash per transaction, as a cluster would move on; the slot just
+        # ended joins SlotHashes (newest first, 512 kept) so lookup tables can be created from it.
+        ended_hash = self.svm.latest_blockhash()
         self.svm.warp_to_slot(slot + 1)
         self.svm.expire_blockhash()
+        self.svm.set_slot_hashes([(slot, ended_hash)] + [h for h in self.svm.get_slot_hashes() if h[0] != slot][:511])
         return signature
 
     def rpc_getSignatureStatuses(self, signatures, *_):

@@ -92,33 +92,53 @@ def _shortvec(length: int) -> int:
     return 1 if length < 0x80 else 2 if length < 0x4000 else 3
 
 
-def planned_size(entries, payouts) -> int:
-    """Bytes of the settle_batch legacy transaction, computed from the batch's shape.
+FIXED_KEYS = 5  # authority, exchange, vault authority, token program, the program
+MAX_ACCOUNT_LOCKS = 64  # per transaction on clusters without the 128-lock feature
 
-    Equal to building it (checked by a test) at a fraction of the cost: keys are the authority,
-    exchange, vault authority, token program, the program, then every distinct user account,
-    vault and destination; data = discriminator, sequence, two hashes, 10 bytes per delta and
-    12 per withdrawal, each vector with a u32 length.
+
+def _remaining(entries, payouts) -> set:
+    return ({account for account, _, _ in entries} | {p.account for p in payouts}
+            | {("vault", p.asset) for p in payouts} | {("destination", p.destination, p.asset) for p in payouts})
+
+
+def _data_bytes(entries, payouts) -> int:
+    return 8 + 8 + 32 + 32 + 4 + 10 * len(entries) + 4 + 12 * len(payouts)
+
+
+def planned_size(entries, payouts, lookup_table: bool = False) -> int:
+    """Bytes of the settle_batch transaction, computed from the batch's shape.
+
+    Equal to building it (checked by a test) at a fraction of the cost. Legacy: keys are the
+    authority, exchange, vault authority, token program, the program, then every distinct user
+    account, vault and destination. v0 with a lookup table: only the authority and the program
+    are static keys, every other account is a 1-byte table index. Data = discriminator,
+    sequence, two hashes, 10 bytes per delta and 12 per withdrawal, each vector with a u32 length.
     """
-    remaining = ({account for account, _, _ in entries} | {p.account for p in payouts}
-                 | {("vault", p.asset) for p in payouts} | {("destination", p.destination, p.asset) for p in payouts})
-    keys = FIXED_KEYS + len(remaining)
-    data = 8 + 8 + 32 + 32 + 4 + 10 * len(entries) + 4 + 12 * len(payouts)
-    instruction_accounts = keys - 1  # every key but the program itself
-    message = (3 + _shortvec(keys) + 32 * keys + 32 + 1
-               + 1 + _shortvec(instruction_accounts) + instruction_accounts + _shortvec(data) + data)
-    return 1 + 64 + message
+    remaining = len(_remaining(entries, payouts))
+    data = _data_bytes(entries, payouts)
+    instruction_accounts = FIXED_KEYS - 1 + remaining  # every key but the program itself
+    instruction = 1 + _shortvec(instruction_accounts) + instruction_accounts + _shortvec(data) + data
+    if not lookup_table:
+        keys = FIXED_KEYS + remaining
+        return 1 + 64 + 3 + _shortvec(keys) + 32 * keys + 32 + 1 + instruction
+    writable, readonly = 1 + remaining, 2  # exchange + remaining; vault authority, token program
+    lookup = 32 + _shortvec(writable) + writable + _shortvec(readonly) + readonly
+    return 1 + 64 + 1 + 3 + 1 + 2 * 32 + 32 + 1 + instruction + 1 + lookup
 
 
-FIXED_KEYS = 5
+def account_locks(entries, payouts) -> int:
+    """Accounts the transaction locks (static and loaded)."""
+    return FIXED_KEYS + len(_remaining(entries, payouts))
 
 
-def fits(netting: Netting) -> bool:
-    """True if the netted batch fits one transaction (bytes and compute units)."""
+def fits(netting: Netting, lookup_table: bool = False, max_locks: int = MAX_ACCOUNT_LOCKS) -> bool:
+    """True if the netted batch fits one transaction (bytes, account locks, compute units)."""
     entries = netting.entries()
     if estimated_compute_units(len(entries), len(netting.payouts)) > COMPUTE_UNIT_LIMIT:
         return False
-    return planned_size(entries, netting.payouts) <= PACKET_BYTES
+    if account_locks(entries, netting.payouts) > max_locks:
+        return False
+    return planned_size(entries, netting.payouts, lookup_table) <= PACKET_BYTES
 
 
 def batch_from(netting: Netting, sequence: int, previous_hash: bytes, log_hash: bytes,

@@ -23,7 +23,8 @@ DDL = """CREATE TABLE IF NOT EXISTS onchain_settlement_batches (
     signature text,
     compute_units bigint,
     proposed_at timestamptz NOT NULL DEFAULT now(),
-    settled_at timestamptz)"""
+    settled_at timestamptz);
+CREATE TABLE IF NOT EXISTS onchain_settler_state (name text PRIMARY KEY, value text NOT NULL)"""
 
 
 class Journal:
@@ -56,6 +57,15 @@ class Journal:
         rows = self.conn.execute("SELECT sequence FROM onchain_settlement_batches WHERE status = 'proposed'"
                                  " AND sequence <= %s ORDER BY sequence", (sequence,)).fetchall()
         return [row[0] for row in rows]
+
+    def state(self, name: str) -> str | None:
+        """A named value the settler keeps (e.g. its lookup table's address)."""
+        row = self.conn.execute("SELECT value FROM onchain_settler_state WHERE name = %s", (name,)).fetchone()
+        return None if row is None else row[0]
+
+    def set_state(self, name: str, value: str) -> None:
+        self.conn.execute("INSERT INTO onchain_settler_state (name, value) VALUES (%s, %s)"
+                          " ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value", (name, value))
 
     def row(self, sequence: int) -> dict | None:
         cursor = self.conn.execute(

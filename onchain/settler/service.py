@@ -37,9 +37,11 @@ from onchain.gateway import ChainGateway, is_program_error
 from onchain.interface.spec import ERROR_CODES
 from onchain.rpc.failover import FailoverRpc
 from onchain.settler import log_chain
-from onchain.settler.batch import SettlementBatch, associated_token_address, batch_from, fits
+from onchain.settler.batch import (MAX_ACCOUNT_LOCKS, SettlementBatch, associated_token_address, batch_from,
+                                   fits)
 from onchain.settler.event_feed import AccountEventFeed, payload
 from onchain.settler.journal import Journal
+from onchain.settler.lookup import SettlerLookupTable
 from onchain.settler.netting import AccountKey, CannotSettle, Netting
 
 log = logging.getLogger("onchain.settler")
@@ -60,6 +62,8 @@ class SettlerSettings:
     asset_symbols: tuple[str, ...] = ("USDC",)
     idle_seconds: float = 0.3
     max_wait_seconds: float = 2.0
+    lookup_table: bool = True  # v0 transactions through the settler's address lookup table
+    max_account_locks: int = MAX_ACCOUNT_LOCKS
     install_chain: bool = False  # dev stacks: install the audit hash chain if it is missing
     crash_after_submit: bool = field(default_factory=lambda: os.environ.get(CRASH_AFTER_SUBMIT) == "1")
 
@@ -92,6 +96,10 @@ class Settler:
         state = await self.gateway.exchange_state()
         self.assets = AssetMap(self.settings.asset_symbols, state.mints)
         await self._open_own_accounts()
+        self.table = None
+        if self.settings.lookup_table:
+            self.table = SettlerLookupTable(self.gateway, self.authority, self.journal)
+            await self.table.open()
         self.feed = AccountEventFeed(self.nc.jetstream())
         await self.reconcile()
 
@@ -154,7 +162,7 @@ class Settler:
                 self.assets.index_of(asset)  # an asset without a mint on chain cannot settle
         except (KeyError, ValueError, TypeError) as error:
             raise CannotSettle(f"event at position {event.position} ({event.event_type}): {error!r}") from error
-        if fits(self.netting):
+        if fits(self.netting, self.settings.lookup_table, self.settings.max_account_locks):
             return True
         self.netting = before
         return False
@@ -198,7 +206,10 @@ class Settler:
 
     async def _send(self, instruction: Instruction):
         try:
-            landed = await self.gateway.send([instruction], self.authority)
+            if self.table is not None:
+                landed = await self.gateway.send_signed(await self.table.transaction(instruction))
+            else:
+                landed = await self.gateway.send([instruction], self.authority)
         except RPCException as refused:
             if is_program_error(refused, ERROR_CODES["SequenceReplayed"]):
                 return None

@@ -69,8 +69,9 @@ async def chain_balance(stack, trader) -> int:
     return int((await stack.gateway.user_account(trader.keypair.pubkey(), 0)).balances[0])
 
 
-async def trade(buyer, seller, price_usdc: int, size: int = SOL) -> None:
-    """The seller rests an ask; the buyer's bid crosses it."""
+async def trade(stack, buyer, seller, price_usdc: int, size: int = SOL) -> None:
+    """The seller rests an ask; the buyer's bid crosses it (on a freshly published price)."""
+    await stack.refresh_price()
     ask = await seller.bot.place_order(MARKET, "sell", size=size, price=price_usdc * USDC)
     assert ask.accepted, ask
     bid = await buyer.bot.place_order(MARKET, "buy", size=size, price=price_usdc * USDC)
@@ -107,8 +108,8 @@ async def test_deposit_trade_settle_and_reconcile(stack):
         await again.close()
 
     # They trade twice: Alice buys 1 SOL at 100 from Bob, then sells it back to him at 110.
-    await trade(alice, bob, 100)
-    await trade(bob, alice, 110)
+    await trade(stack, alice, bob, 100)
+    await trade(stack, bob, alice, 110)
     # Alice asks for 100 USDC back.
     withdrawal = await alice.bot.request_withdrawal("USDC", 100 * USDC)
     assert withdrawal.accepted, withdrawal
@@ -163,7 +164,7 @@ async def test_deposit_trade_settle_and_reconcile(stack):
     # reconciliation reports the divergence and exits 1.
     phantom = await stack.operator.deposit_for(alice.owner, "USDC", 5 * USDC)
     assert phantom.accepted, phantom
-    await trade(alice, bob, 100)
+    await trade(stack, alice, bob, 100)
     settler = Settler(stack.settler_settings())
     await settler.start()
     stop = asyncio.Event()
@@ -182,7 +183,7 @@ async def test_deposit_trade_settle_and_reconcile(stack):
 
 async def test_a_crash_between_submit_and_record_settles_once(stack, tmp_path):
     alice, bob = await funded_traders(stack)
-    await trade(alice, bob, 100)
+    await trade(stack, alice, bob, 100)
 
     # A settler process that crashes right after its first batch landed, before recording it.
     keyfile = tmp_path / "authority.json"
@@ -200,7 +201,8 @@ async def test_a_crash_between_submit_and_record_settles_once(stack, tmp_path):
     assert after_first == (900 * USDC - 50_000, 900 * USDC - 20_000)
 
     # Sending batch 1 again cannot settle it twice: the program refuses the replayed sequence.
-    settler = Settler(stack.settler_settings())
+    # (the restarted settler sends legacy transactions: both paths are exercised)
+    settler = Settler(stack.settler_settings(lookup_table=False))
     await settler.start()
     [(record,)] = stack.sql("SELECT record FROM onchain_settlement_batches WHERE sequence = 1")
     replay = settler.client.settle_batch(stack.exchange.authority.pubkey(), 1, bytes.fromhex(record["previous_hash"]),
@@ -211,7 +213,7 @@ async def test_a_crash_between_submit_and_record_settles_once(stack, tmp_path):
     # The restarted settler reconciled: batch 1 is recorded as settled, and it goes on from there.
     assert stack.sql("SELECT status FROM onchain_settlement_batches WHERE sequence = 1") == [("settled",)]
     assert settler.sequence == 1
-    await trade(bob, alice, 110)
+    await trade(stack, bob, alice, 110)
     stop = asyncio.Event()
     running = asyncio.create_task(settler.run(stop))
     try:

@@ -129,3 +129,28 @@ def test_the_asset_map_refuses_an_asset_without_a_mint():
         assert "SOL" in str(error)
     else:
         raise AssertionError("SOL has no mint")
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 70), st.integers(0, 4))
+def test_the_planned_v0_size_is_the_built_size(traders, withdrawals):
+    from solders.address_lookup_table_account import AddressLookupTableAccount
+    from solders.hash import Hash
+    from solders.message import MessageV0
+    from solders.transaction import VersionedTransaction
+
+    client, mint, authority = QuantDeskClient(), Keypair().pubkey(), Keypair()
+    assets = AssetMap(("USDC",), (mint,))
+    netting = Netting(FEES, POOL)
+    for owner in [str(Keypair().pubkey()) for _ in range(traders)]:
+        netting.apply(owner, "TradeSettled", trade(0, 3, 1), position=1)
+    for index in range(withdrawals):
+        netting.apply(OWNERS[index], "WithdrawalRequested", {"sub_account": 0, "asset": "USDC", "amount": 5,
+                                                             "withdrawal_id": index, "destination": OWNERS[index]}, 2)
+    built = build_instruction(client, authority.pubkey(), assets, 1, bytes(32), bytes(32), netting.entries(),
+                              netting.payouts)
+    table = AddressLookupTableAccount(Keypair().pubkey(), [m.pubkey for m in built.accounts
+                                                           if m.pubkey != authority.pubkey()])
+    message = MessageV0.try_compile(authority.pubkey(), [built], [table], Hash.default())
+    size = len(bytes(VersionedTransaction(message, [authority])))
+    assert planned_size(netting.entries(), netting.payouts, lookup_table=True) == size
