@@ -4,7 +4,8 @@ What moves money on chain, per account event (owner = the subject's key):
 - `TradeSettled`: each sub-account gets realized PnL minus fees in USDC; the fees go to the
   exchange's fee account.
 - `FundingPaid`: the signed amount in USDC (shape expected from the risk issue: sub_account, amount).
-- `Liquidated`: realized PnL minus penalty in USDC (sub_account, realized_pnl, penalty).
+- `Liquidated`: realized PnL minus penalty in USDC; `LiquidationTakenOver` (the liquidator):
+  realized PnL plus reward; `DeficitCovered`: insurance + ADL cover; `AutoDeleveraged`: − amount.
 - `Transferred`: between two sub-accounts of one owner (two on-chain user accounts).
 - `WithdrawalRequested`: a payout (a withdrawal of the batch, paid from the vault), not a delta.
 - `Deposited`: nothing — the program credited it on chain when the deposit happened.
@@ -85,6 +86,17 @@ class Netting:
     def _on_Liquidated(self, owner: str, payload: dict) -> None:
         amount = int(payload.get("realized_pnl") or 0) - int(payload.get("penalty") or 0)
         self._credit(owner, int(payload.get("sub_account") or 0), SETTLEMENT_ASSET, amount)
+
+    def _on_LiquidationTakenOver(self, owner: str, payload: dict) -> None:
+        amount = int(payload.get("realized_pnl") or 0) + int(payload.get("reward") or 0)
+        self._credit(owner, int(payload.get("sub_account") or 0), SETTLEMENT_ASSET, amount)
+
+    def _on_DeficitCovered(self, owner: str, payload: dict) -> None:
+        amount = int(payload.get("insurance_covered") or 0) + int(payload.get("adl_covered") or 0)
+        self._credit(owner, int(payload.get("sub_account") or 0), SETTLEMENT_ASSET, amount)
+
+    def _on_AutoDeleveraged(self, owner: str, payload: dict) -> None:
+        self._credit(owner, int(payload.get("sub_account") or 0), SETTLEMENT_ASSET, -int(payload["amount"]))
 
     def _on_Transferred(self, owner: str, payload: dict) -> None:
         asset, amount = str(payload["asset"]), int(payload["amount"])

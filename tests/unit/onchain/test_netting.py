@@ -43,6 +43,19 @@ def test_a_withdrawal_is_a_payout_and_a_transfer_moves_between_sub_accounts():
     assert netting.entries() == [(AccountKey(OWNERS[0], 3), "USDC", 7), (AccountKey(OWNERS[0], 0), "USDC", -7)]
 
 
+def test_risk_events_move_usdc_and_the_pool_takes_the_other_side():
+    netting = Netting(FEES, POOL)
+    owner, liquidator, winner = OWNERS[0], OWNERS[1], OWNERS[2]
+    netting.apply(owner, "FundingPaid", {"sub_account": 0, "market": "SOL-PERP", "amount": -30}, position=1)
+    netting.apply(owner, "Liquidated", {"sub_account": 0, "realized_pnl": -500, "penalty": 40}, position=2)
+    netting.apply(liquidator, "LiquidationTakenOver", {"sub_account": 0, "realized_pnl": 0, "reward": 20}, position=3)
+    netting.apply(owner, "DeficitCovered", {"sub_account": 0, "insurance_covered": 60, "adl_covered": 10}, position=4)
+    netting.apply(winner, "AutoDeleveraged", {"sub_account": 0, "amount": 10}, position=5)
+    entries = {(account.owner, account.sub_account): amount for account, _, amount in netting.entries()}
+    assert entries[(owner, 0)] == -30 - 540 + 70 and entries[(liquidator, 0)] == 20 and entries[(winner, 0)] == -10
+    assert sum(entries.values()) == 0 and entries[(POOL.owner, 1)] == 30 + 540 - 70 - 20 + 10
+
+
 def test_unrealized_counterparty_gains_are_carried_by_the_pool():
     netting = Netting(FEES, POOL)
     netting.apply(OWNERS[0], "TradeSettled", trade(0, 10, 0), position=1)
