@@ -52,5 +52,12 @@ async def test_feed_keeper_and_a_liquidation(engine, engine_nats_url, admin, tmp
     assert counts["accepted"] == 2 and counts["failed"] == 0
     funding = await operator.send(messages.SettleFunding(market="SOL-PERP"))
     assert funding.reason in ("", "FundingAlreadySettled") or funding.accepted
+    # A further fall; the keeper liquidates with its own (funded) account: nothing left after it.
+    assert (await operator.deposit_for(operator.owner, "USDC", 100_000 * PRICE)).accepted
+    assert (await operator.send(messages.SetOraclePrice(symbol="SOL", price=85 * PRICE))).accepted
+    counts = await keeper.main(["--nats", engine_nats_url, "--admin-keyfile", admin_file, "--count", "1", "--liquidate"])
+    assert counts["failed"] == 0
+    gone = await liquidator.send(messages.Liquidate(owner=long.owner))
+    assert (gone.accepted, gone.reason) == (False, "NotLiquidatable"), gone
     for bot in (*bots, operator):
         await bot.close()
