@@ -20,6 +20,7 @@ from onchain.gateway import ChainGateway, Landed
 from onchain.settler.batch import associated_token_address
 
 MINT_SIZE = 82
+TOKEN_ACCOUNT_SIZE = 165
 ESCAPE_TIMEOUT_SECONDS = 7 * 86_400
 
 
@@ -62,6 +63,21 @@ async def wallet_with(gateway: ChainGateway, payer: Keypair, owner: Pubkey, mint
                                                          mint_authority=payer.pubkey(), amount=amount)))
     await landed(gateway, instructions, payer)
     return address
+
+
+async def plain_wallet(gateway: ChainGateway, payer: Keypair, owner: Pubkey, mint: Pubkey, amount: int) -> Pubkey:
+    """A token account of ``owner`` at a random address (not the associated one), holding ``amount``."""
+    account = Keypair()
+    rent = (await gateway.rpc.call(lambda c: c.get_minimum_balance_for_rent_exemption(TOKEN_ACCOUNT_SIZE))).value
+    await landed(gateway, [
+        create_account(CreateAccountParams(from_pubkey=payer.pubkey(), to_pubkey=account.pubkey(), lamports=rent,
+                                           space=TOKEN_ACCOUNT_SIZE, owner=TOKEN_PROGRAM_ID)),
+        spl.initialize_account(spl.InitializeAccountParams(program_id=TOKEN_PROGRAM_ID, account=account.pubkey(),
+                                                           mint=mint, owner=owner)),
+        spl.mint_to(spl.MintToParams(program_id=TOKEN_PROGRAM_ID, mint=mint, dest=account.pubkey(),
+                                     mint_authority=payer.pubkey(), amount=amount)),
+    ], payer, account)
+    return account.pubkey()
 
 
 @dataclass

@@ -15,13 +15,17 @@ import nats
 import psycopg
 import pytest
 from solana.rpc.core import RPCException
+from solders.keypair import Keypair
 
 from typer.testing import CliRunner
 
 from bus import streams
+from client.bot_client import BotClient
 from client.keys import save_keypair
 from deploy.local.nats import NatsServer
 from onchain import cli as onchain_cli
+from onchain import local_setup
+from onchain.settler.batch import associated_token_address
 from onchain.interface.spec import ERROR_CODES
 from onchain.reconcile import connect, reconcile
 from onchain.settler import log_chain
@@ -279,3 +283,41 @@ async def test_the_watcher_process_credits_each_deposit_once_across_a_kill(stack
 
 async def _equals(awaitable, expected) -> bool:
     return await awaitable == expected
+
+
+async def test_a_withdrawal_to_a_wallet_without_a_token_account_is_paid(stack):
+    # Carol's USDC sits in a token account that is not her associated one.
+    carol_key = Keypair()
+    await local_setup.airdrop(stack.gateway, carol_key.pubkey())
+    await local_setup.landed(stack.gateway, [stack.gateway.client.create_user_account(carol_key.pubkey())], carol_key)
+    wallet = await local_setup.plain_wallet(stack.gateway, stack.exchange.admin, carol_key.pubkey(),
+                                            stack.exchange.mints[0], 100 * USDC)
+    await stack.exchange.deposit(carol_key, wallet, 0, 100 * USDC)
+    watcher = stack.watcher()
+    await watcher.start()
+    try:
+        assert await watcher.poll_once() == 1
+    finally:
+        await watcher.close()
+    destination = associated_token_address(carol_key.pubkey(), stack.exchange.mints[0])
+    assert await stack.gateway.account_data(destination) is None
+
+    # She withdraws 40: the settler opens her associated token account and pays into it.
+    carol = await BotClient.connect(stack.nats_url, carol_key)
+    try:
+        assert (await carol.request_withdrawal("USDC", 40 * USDC)).accepted
+    finally:
+        await carol.close()
+    settler = Settler(stack.settler_settings())
+    await settler.start()
+    stop = asyncio.Event()
+    running = asyncio.create_task(settler.run(stop))
+    try:
+        await eventually(lambda: _paid_out(settler))
+    finally:
+        stop.set()
+        await running
+        await settler.close()
+    paid = await stack.gateway.account_data(destination)
+    assert int.from_bytes(paid[64:72], "little") == 40 * USDC
+    assert int((await stack.gateway.user_account(carol_key.pubkey(), 0)).balances[0]) == 60 * USDC
