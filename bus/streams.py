@@ -27,10 +27,13 @@ Consumer ``engine`` on ``QD_CMD`` — durable pull, explicit ack, deliver all, m
     unacked commands come back within 10 s), unlimited redeliveries (a command is never dropped:
     the engine answers a poison command with a rejection receipt, then acks it).
 
-Known limit: single-replica streams (one local nats-server); raise ``num_replicas`` in a cluster.
+Replication: `declare(replicas=...)` or env QD_STREAM_REPLICAS (3 on a cluster); never shrunk implicitly.
 """
 
 from __future__ import annotations
+
+import dataclasses
+import os
 
 from nats.js import JetStreamContext
 from nats.js.api import (
@@ -69,7 +72,7 @@ COMMANDS = StreamConfig(
     max_msg_size=64 * KIB,
     duplicate_window=120.0,
     allow_direct=False,
-    num_replicas=1,
+    num_replicas=None,  # see declare(): QD_STREAM_REPLICAS, else 1 for a new stream
 )
 
 EVENTS = StreamConfig(
@@ -87,7 +90,7 @@ EVENTS = StreamConfig(
     deny_delete=True,
     deny_purge=True,
     allow_direct=True,
-    num_replicas=1,
+    num_replicas=None,
 )
 
 ENGINE = ConsumerConfig(
@@ -110,6 +113,7 @@ CONSUMERS: tuple[tuple[str, ConsumerConfig], ...] = ((COMMANDS_STREAM, ENGINE),)
 _COMPARED_FIELDS = (
     "subjects", "retention", "storage", "discard", "max_age", "max_bytes", "max_msgs",
     "max_msg_size", "duplicate_window", "deny_delete", "deny_purge", "allow_direct",
+    "num_replicas",
 )
 
 
@@ -132,36 +136,49 @@ async def declare(
     js: JetStreamContext,
     streams: tuple[StreamConfig, ...] = STREAMS,
     consumers: tuple[tuple[str, ConsumerConfig], ...] = CONSUMERS,
+    *,
+    replicas: int | None = None,
 ) -> None:
-    """Create or update our streams and durable consumers; safe to call from every process."""
+    """Create or update our streams and durable consumers; safe to call from every process.
+
+    `replicas` (default: env QD_STREAM_REPLICAS) sets the streams' replication (3 on a cluster).
+    When neither it nor the config says, a new stream gets 1 and an existing one keeps its own, so a process
+    started without the setting never shrinks an R3 stream. Streams come before consumers: a
+    consumer may not have more replicas than its stream; consumers inherit the stream's.
+    """
+    if replicas is None and os.environ.get("QD_STREAM_REPLICAS"):
+        replicas = int(os.environ["QD_STREAM_REPLICAS"])
     for config in streams:
-        await _declare_stream(js, config)
+        await _declare_stream(js, config, replicas)
     for stream_name, config in consumers:
         # CONSUMER.CREATE with a name is create-or-update on nats-server >= 2.10: idempotent.
         await js.add_consumer(stream_name, config)
 
 
-async def _declare_stream(js: JetStreamContext, config: StreamConfig) -> None:
+async def _declare_stream(js: JetStreamContext, config: StreamConfig, replicas: int | None) -> None:
     try:
         info = await js.stream_info(config.name)
     except NotFoundError:
         try:
-            await js.add_stream(config)
+            await js.add_stream(dataclasses.replace(config, num_replicas=replicas or config.num_replicas or 1))
             return
         except APIError as error:
             if error.err_code != STREAM_NAME_IN_USE:
                 raise
             # Another process won the race to create it; fall through and compare.
             info = await js.stream_info(config.name)
-    if _differs(info.config, config):
-        await js.update_stream(config)
+    wanted = dataclasses.replace(
+        config, num_replicas=replicas or config.num_replicas or info.config.num_replicas or 1)
+    if _differs(info.config, wanted):
+        await js.update_stream(wanted)
 
 
 def _differs(current: StreamConfig, wanted: StreamConfig) -> bool:
     def normal(value: object) -> object:
         return value.value if hasattr(value, "value") else value
 
-    return any(
-        normal(getattr(current, field)) != normal(getattr(wanted, field))
+    return any(  # a field the wanted config leaves unset (None) is not ours to enforce
+        getattr(wanted, field) is not None
+        and normal(getattr(current, field)) != normal(getattr(wanted, field))
         for field in _COMPARED_FIELDS
     )

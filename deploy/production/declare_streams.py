@@ -3,10 +3,8 @@
 Reads ``QD_NATS_URL`` (every node, comma-separated) and ``QD_STREAM_REPLICAS`` (default 3), and
 declares bus.streams' streams and the engine consumer with that many replicas before any service
 starts. The services' own start-up declaration (``bus.streams.declare``) then finds them in place
-and leaves the replica count alone (it compares every other field). Exits non-zero on failure so
-the compose file's ``service_completed_successfully`` holds the services back.
-
-Known limit: until bus.streams takes a ``replicas`` argument, this job is what makes streams R3.
+and keeps their replica count (it only changes it when given ``QD_STREAM_REPLICAS``). Exits
+non-zero on failure so the compose file's ``service_completed_successfully`` holds the services back.
 """
 
 from __future__ import annotations
