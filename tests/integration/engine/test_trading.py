@@ -5,7 +5,7 @@ import uuid
 from bus.event_store import ExchangeStore
 from commands import messages as m
 from domain.ids import account_aggregate_id
-from tests.integration.engine.signing import Bot, sol_perp_market, usdc
+from tests.integration.engine.signing import Bot, signed, sol_perp_market, usdc
 
 
 async def test_two_bots_trade_and_see_their_fills(nc, engine, operator, fresh_pg_dsn):
@@ -53,8 +53,7 @@ async def test_a_repeated_command_id_answers_the_original_outcome(nc, engine, op
     first = await alice.send(m.OpenAccount(), command_id=command_id)
     # Same id, published under a different Nats-Msg-Id so JetStream does not drop it.
     second_subject = await alice.publish(
-        __import__("tests.integration.engine.signing", fromlist=["signed"]).signed(
-            alice.keypair, m.OpenAccount(), command_id=command_id), msg_id=uuid.uuid4().hex)
+        signed(alice.keypair, m.OpenAccount(), command_id=command_id), msg_id=uuid.uuid4().hex)
     second = await alice.wait(second_subject)
     assert first.accepted and second.accepted and second.duplicate
     assert second.notification_ids == first.notification_ids

@@ -1,0 +1,81 @@
+"""`python -m bus.engine`: settings from flags or QD_* environment variables, then the engine.
+
+    python -m bus.engine --nats URL --pg DSN [--admin PUBKEY ...] [--admin-keyfile PATH]
+        [--deposit-watcher PUBKEY ...] [--batch-size 1000] [--verify-workers 1]
+        [--snapshot-every 1000] [--log-level WARNING]
+
+Environment: QD_NATS_URL, QD_PG_DSN, QD_ADMIN_PUBKEY, QD_DEPOSIT_PUBKEY (comma-separated keys),
+QD_ADMIN_KEYFILE (a Solana keyfile whose public key is an admin key), QD_LOG_LEVEL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+
+from bus.engine import EngineSettings, run_forever
+from bus.engine_intake import OperatorKeys
+
+log = logging.getLogger("bus.engine")
+
+
+def settings_from_arguments(argv: list[str] | None = None) -> EngineSettings:
+    """Command-line flags, falling back on QD_* environment variables."""
+    parser = argparse.ArgumentParser(prog="python -m bus.engine", description="The QuantDesk engine.")
+    parser.add_argument("--nats", default=os.environ.get("QD_NATS_URL", "nats://127.0.0.1:4222"))
+    parser.add_argument("--pg", default=os.environ.get("QD_PG_DSN", ""))
+    parser.add_argument("--admin", action="append", default=_keys("QD_ADMIN_PUBKEY"))
+    parser.add_argument("--deposit-watcher", action="append", default=_keys("QD_DEPOSIT_PUBKEY"))
+    parser.add_argument("--admin-keyfile", default=os.environ.get("QD_ADMIN_KEYFILE", ""),
+                        help="Solana keyfile whose public key is an admin key")
+    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--verify-workers", type=int, default=1)
+    parser.add_argument("--snapshot-every", type=int, default=1000)
+    parser.add_argument("--log-level", default=os.environ.get("QD_LOG_LEVEL", "WARNING"))
+    arguments = parser.parse_args(argv)
+    if not arguments.pg:
+        parser.error("--pg (or QD_PG_DSN) is required")
+    logging.basicConfig(level=arguments.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if arguments.admin_keyfile:
+        from solders.keypair import Keypair
+
+        keyfile = json.loads(open(arguments.admin_keyfile).read())
+        arguments.admin.append(str(Keypair.from_bytes(bytes(keyfile)).pubkey()))
+    if not arguments.admin:
+        log.warning("no admin key (QD_ADMIN_PUBKEY / --admin): admin commands will be refused")
+    return EngineSettings(
+        nats_url=arguments.nats, pg_dsn=arguments.pg, batch_size=arguments.batch_size,
+        verify_workers=arguments.verify_workers, snapshot_every=arguments.snapshot_every,
+        operators=OperatorKeys(admin=frozenset(arguments.admin),
+                               deposit_watchers=frozenset(arguments.deposit_watcher)),
+    )
+
+
+def _keys(variable: str) -> list[str]:
+    return [key.strip() for key in os.environ.get(variable, "").split(",") if key.strip()]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of `python -m bus.engine`."""
+    settings = settings_from_arguments(argv)
+
+    async def _main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await run_forever(settings, stop)
+
+    try:
+        import uvloop
+
+        uvloop.run(_main())
+    except ImportError:
+        asyncio.run(_main())
+
+
