@@ -93,6 +93,7 @@ def main(argv: list[str] | None = None) -> None:
          accounts_per_transaction=loop["accounts_per_transaction"],
          entries_per_transaction=loop["entries_per_transaction"],
          compute_units_per_account=loop["compute_units_per_account"],
+         trade_to_chain_p50_ms=loop["trade_to_chain_p50_ms"], trade_to_chain_max_ms=loop["trade_to_chain_max_ms"],
          onchain_accounts_per_transaction=ACCOUNTS_PER_BATCH,
          onchain_compute_units_per_batch=chain_only["compute_units_per_batch"],
          onchain_compute_units_per_account=chain_only["compute_units_per_account"],

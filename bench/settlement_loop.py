@@ -4,12 +4,14 @@ Real parts: nats-server, PostgreSQL (fast-unsafe settings), the engine and the r
 in LiteSVM behind the local JSON-RPC server (a process). ``accounts`` traders deposit on chain
 (credited by the deposit watcher), then trade in pairs, so the log holds one TradeSettled per
 trader. The settler then starts on that backlog; the clock runs from its start (connect,
-reconcile with the chain) until every trader's delta is settled on chain.
+reconcile with the chain) until every trader's delta is settled on chain. Then, the settler
+still running, ten live trades: from the buy's receipt to the buyer's balance changing on chain.
 """
 
 from __future__ import annotations
 
 import asyncio
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -51,10 +53,11 @@ async def settle_backlog(nats_url: str, pg_dsn: str, rpc_url: str, directory: Pa
             assert not running.done(), running.exception()
             await asyncio.sleep(0.005)
         elapsed = time.perf_counter() - started
-        stop.set()
-        await running
         rows = stack.sql("SELECT compute_units, jsonb_array_length(record->'deltas') FROM onchain_settlement_batches"
                          " WHERE status = 'settled' ORDER BY sequence")
+        latencies = await live_trades(stack, traders, running)
+        stop.set()
+        await running
         await settler.close()
         for trader in traders:
             await trader.bot.close()
@@ -62,7 +65,26 @@ async def settle_backlog(nats_url: str, pg_dsn: str, rpc_url: str, directory: Pa
     return {"accounts": accounts, "seconds": elapsed, "startup_seconds": ready - started, "transactions": len(rows),
             "accounts_per_transaction": round(accounts / len(rows), 2),
             "entries_per_transaction": round(sum(row[1] for row in rows) / len(rows), 2),
-            "compute_units_per_account": round(compute_units / accounts, 1)}
+            "compute_units_per_account": round(compute_units / accounts, 1),
+            "trade_to_chain_p50_ms": round(statistics.median(latencies) * 1000, 1),
+            "trade_to_chain_max_ms": round(max(latencies) * 1000, 1)}
+
+
+async def live_trades(stack, traders, running, count: int = 10) -> list[float]:
+    """Seconds from a trade's receipt to the buyer's new balance on chain, the settler running."""
+    await stack.refresh_price()
+    latencies = []
+    for index in range(count):
+        buyer, seller = traders[2 * index], traders[2 * index + 1]
+        before = (await stack.gateway.user_account(buyer.keypair.pubkey(), 0)).balances[0]
+        assert (await seller.bot.place_order(MARKET, "sell", size=SOL, price=100 * USDC)).accepted
+        assert (await buyer.bot.place_order(MARKET, "buy", size=SOL, price=100 * USDC)).accepted
+        traded = time.perf_counter()
+        while (await stack.gateway.user_account(buyer.keypair.pubkey(), 0)).balances[0] == before:
+            assert not running.done(), running.exception()
+            await asyncio.sleep(0.005)
+        latencies.append(time.perf_counter() - traded)
+    return latencies
 
 
 def run(accounts: int) -> dict:
