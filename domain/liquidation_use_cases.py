@@ -127,29 +127,40 @@ class LiquidationUseCases:
         order = sorted(held, key=lambda m: (-summarize(balances, {m: exposures[m]}, env).maintenance_requirement, m))
         steps = []
         for market in order:
+            # Partial first; if the account is still under maintenance after it (the estimate
+            # is conservative, so rarely), the rest of this market's position.
+            for attempt in (0, 1):
+                healthy = summary.maintenance_equity * BPS >= summary.maintenance_requirement * (BPS + HEALTH_BUFFER_BPS)
+                if (steps and healthy) or (attempt and not summary.liquidatable) or not exposures[market].base:
+                    break
+                step = self._takeover_step(market, exposures[market], env.marks[market], summary, whole=bool(attempt))
+                if step is None:
+                    break
+                steps.append(step)
+                exposures[market] = Exposure(base=step.base_after, entry_notional=step.entry_after)
+                balances[_USDC] = balances.get(_USDC, 0) + step.realized - step.penalty.total
+                summary = summarize(balances, exposures, env)
             if steps and summary.maintenance_equity * BPS >= summary.maintenance_requirement * (BPS + HEALTH_BUFFER_BPS):
                 break
-            exposure, mark = exposures[market], env.marks[market]
-            params = self.markets[market].params
-            price = self.oracles[params.base_asset].price
-            _, mmr = params.ratios_for(abs(exposure.base))
-            size = takeover_size(exposure.base, mark, price, mmr, params.lot_size,
-                                 summary.maintenance_equity, summary.maintenance_requirement)
-            if size == 0:
-                break
-            sign = 1 if exposure.base > 0 else -1
-            notional = notional_floor(price, size)
-            base_after, entry_after, realized = apply_fill(exposure.base, exposure.entry_notional, -sign * size, notional)
-            equity_left = (summary.maintenance_equity + realized
-                           - unrealized_pnl(exposure.base, exposure.entry_notional, mark)
-                           + unrealized_pnl(base_after, entry_after, mark))
-            penalty = penalty_for(notional, equity_left)
-            steps.append(TakeoverStep(market, size, "sell" if sign > 0 else "buy", price, base_after, entry_after,
-                                      realized, penalty, summary, mark))
-            exposures[market] = Exposure(base=base_after, entry_notional=entry_after)
-            balances[_USDC] = balances.get(_USDC, 0) + realized - penalty.total
-            summary = summarize(balances, exposures, env)
         return steps
+
+    def _takeover_step(self, market: str, exposure: Exposure, mark: int, summary, whole: bool) -> TakeoverStep | None:
+        """The next take-over in one market at the oracle price (None when nothing is needed)."""
+        params = self.markets[market].params
+        price = self.oracles[params.base_asset].price
+        _, mmr = params.ratios_for(abs(exposure.base))
+        size = abs(exposure.base) if whole else takeover_size(
+            exposure.base, mark, price, mmr, params.lot_size, summary.maintenance_equity, summary.maintenance_requirement)
+        if size == 0:
+            return None
+        sign = 1 if exposure.base > 0 else -1
+        notional = notional_floor(price, size)
+        base_after, entry_after, realized = apply_fill(exposure.base, exposure.entry_notional, -sign * size, notional)
+        equity_left = (summary.maintenance_equity + realized
+                       - unrealized_pnl(exposure.base, exposure.entry_notional, mark)
+                       + unrealized_pnl(base_after, entry_after, mark))
+        return TakeoverStep(market, size, "sell" if sign > 0 else "buy", price, base_after, entry_after, realized,
+                            penalty_for(notional, equity_left), summary, mark)
 
     def _check_liquidator(self, owner: str, sub_account: int, steps: list[TakeoverStep]) -> None:
         """The liquidator must still meet initial margin with the positions taken over."""
