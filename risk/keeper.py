@@ -7,7 +7,8 @@
 - at each new hour (wall clock, + --funding-delay seconds): `SettleFunding` for every market
   (the engine settles at the command's time; a missed hour is caught up once, never twice).
 Signed with the operator key (QD_ADMIN_KEYFILE convention). Failures are reported and retried
-with back-off; the keeper never crashes on them.
+with back-off; the keeper never crashes on them. For `make run`:
+`python -m risk.keeper --liquidate --liquidate-every 5 --dev-fund-usdc 1000000`.
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ async def keep(sender: Sender, options, stop: asyncio.Event) -> None:
     """The keeper loop."""
     if options.liquidate:
         await sender.send(messages.OpenAccount())  # AccountExists after the first run: harmless
+        if options.dev_fund_usdc:  # dev only: the operator key credits the keeper's own account
+            await sender.send(messages.Deposit(asset="USDC", amount=options.dev_fund_usdc * 1_000_000,
+                                               chain_tx=f"dev-keeper-{time.time_ns()}"))
     last_hour = None
     sweeps = 0
     while not stop.is_set() and (options.count is None or sweeps < options.count):
@@ -64,6 +68,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--funding-delay", type=float, default=5.0, help="seconds after the hour")
     parser.add_argument("--liquidate", action="store_true", help="liquidate with the keeper's own account")
     parser.add_argument("--liquidate-every", type=int, default=1, help="liquidate on every Nth sweep")
+    parser.add_argument("--dev-fund-usdc", type=int, default=0,
+                        help="dev: deposit this many USDC into the keeper's account at start (operator key)")
     parser.add_argument("--count", type=int, default=None, help="stop after N sweeps")
     return parser.parse_args(argv)
 
