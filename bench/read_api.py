@@ -13,6 +13,10 @@ candles with the projector's own date_bin SQL), spread over 10 days in both mark
 - `p50_ms`/`p99_ms`: the latency of those requests.
 - `limit`: the same mix of SQL queries run directly on PostgreSQL (async pool, same
   concurrency): the ceiling of the read path without HTTP, in queries/s.
+- `server_cpu_us_per_req` / `pg_cpu_us_per_req`: CPU time (user + system) the API processes and
+  PostgreSQL spent per request during the load, from /proc: the figures that do not depend on
+  how busy the machine is. `cpu_capacity_req_s` = the cores (`os.cpu_count()`) divided by their
+  sum: the rate the API could serve if it had the machine to itself (the client excluded).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import shutil
 import subprocess
@@ -28,6 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import psutil
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
@@ -185,6 +191,19 @@ async def sign_in(port: int) -> str:
     return f"Authorization: Bearer {token}\r\n"
 
 
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of process `pid` and its live descendants."""
+    total = 0.0
+    root = psutil.Process(pid)
+    for process in (root, *root.children(recursive=True)):
+        try:
+            times = process.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
 def percentile(values: list[float], q: float) -> float:
     return round(values[min(len(values) - 1, int(q * len(values)))], 2) if values else 0.0
 
@@ -200,17 +219,27 @@ async def main_async(args) -> None:
         port = free_port()
         server = subprocess.Popen([sys.executable, "-m", "read_api", "--pg", postgres.dsn, "--port", str(port),
                                    "--pool", str(args.connections), "--workers", str(args.workers),
-                                   "--anonymous-rate", "1000000"],
+                                   "--anonymous-rate", "1000000", "--http", args.http],
                                   cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_port(port, 30, process=server, name="read_api")
         cursor_id = random.Random(1).randint(args.trades // 4, args.trades // 2) * 1_000_000
         cursor = encode_cursor(cursor_id)
         paths = dashboard_paths(cursor, await sign_in(port))
         await http_load(port, paths, 1.0, args.connections)  # warm-up
+        cpu_before = tree_cpu(server.pid), tree_cpu(postgres.process.pid)
         count, latencies, errors = await http_load(port, paths, args.seconds, args.connections)
+        server_cpu = (tree_cpu(server.pid) - cpu_before[0]) / max(count, 1) * 1e6
+        pg_cpu = (tree_cpu(postgres.process.pid) - cpu_before[1]) / max(count, 1) * 1e6
         limit = await sql_limit(postgres.dsn, args.seconds / 2, args.connections, cursor_id)
+        print(f"{count / args.seconds:.0f} req/s (limit {limit:.0f} queries/s),"
+              f" p50 {percentile(latencies, 0.5)} ms, p99 {percentile(latencies, 0.99)} ms;"
+              f" CPU per request: API {server_cpu:.0f} us, PostgreSQL {pg_cpu:.0f} us;"
+              f" load average {os.getloadavg()[0]:.1f}", flush=True)
         emit(bench="read_api", value=round(count / args.seconds), unit="req/s", limit=round(limit),
              p50_ms=percentile(latencies, 0.5), p99_ms=percentile(latencies, 0.99), errors=errors,
+             server_cpu_us_per_req=round(server_cpu), pg_cpu_us_per_req=round(pg_cpu),
+             cpu_capacity_req_s=round((os.cpu_count() or 1) * 1e6 / (server_cpu + pg_cpu)),
+             load_average=round(os.getloadavg()[0], 1), http=args.http,
              trades=args.trades, connections=args.connections, workers=args.workers)
     finally:
         if server is not None:
@@ -226,6 +255,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2, help="read API worker processes")
+    parser.add_argument("--http", default="httptools", choices=("httptools", "h11"),
+                        help="uvicorn's HTTP parser in the API (A/B)")
     args = parser.parse_args()
     asyncio.run(main_async(args))
 

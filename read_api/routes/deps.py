@@ -1,4 +1,8 @@
-"""What routes share: the store, the settings, the signed-in wallet, common parameters."""
+"""What routes share: the store, the settings, the signed-in wallet, common parameters.
+
+Dependencies are `async def` although none of them awaits: FastAPI runs a plain `def`
+dependency in a worker thread, a thread hop per dependency per request (most of the API's CPU
+per request when they were plain functions). They must stay non-blocking."""
 
 from __future__ import annotations
 
@@ -13,11 +17,11 @@ from read_api.pagination import DEFAULT_PAGE, MAX_PAGE
 from read_api.settings import MAX_INT64, Settings
 
 
-def store(request: Request) -> ReadStore:
+async def store(request: Request) -> ReadStore:
     return request.app.state.store
 
 
-def settings(request: Request) -> Settings:
+async def settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
@@ -27,7 +31,7 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def signed_in_wallet(request: Request) -> str:
+async def signed_in_wallet(request: Request) -> str:
     """The wallet of the request's bearer token; 401 without a valid one."""
     token = bearer_token(request)
     if token is None:
@@ -38,9 +42,9 @@ def signed_in_wallet(request: Request) -> str:
     return authenticator.wallet_of(token)
 
 
-def account_path(owner: Annotated[str, Path(min_length=32, max_length=44, description="owner wallet (base58)")],
-                 sub_account: Annotated[int, Path(ge=0, le=255)],
-                 wallet: Annotated[str, Depends(signed_in_wallet)]) -> str:
+async def account_path(owner: Annotated[str, Path(min_length=32, max_length=44, description="owner wallet (base58)")],
+                       sub_account: Annotated[int, Path(ge=0, le=255)],
+                       wallet: Annotated[str, Depends(signed_in_wallet)]) -> str:
     """The `<owner>/<sub_account>` key, once the caller is proven to be that owner."""
     if not valid_wallet(owner):
         raise ClientError(400, "InvalidWallet", "owner must be a base58 ed25519 public key")
