@@ -38,6 +38,10 @@ def settings_from_arguments(argv: list[str] | None = None) -> SettlerSettings:
     parser.add_argument("--assets", default=os.environ.get("QD_ONCHAIN_ASSETS", "USDC"))
     parser.add_argument("--idle-seconds", type=float, default=0.3)
     parser.add_argument("--max-wait-seconds", type=float, default=2.0)
+    parser.add_argument("--legacy-transactions", action="store_true",
+                        help="send legacy transactions (20 keys) instead of v0 through a lookup table")
+    parser.add_argument("--max-account-locks", type=int, default=64,
+                        help="account locks per transaction (128 where that feature is active)")
     parser.add_argument("--install-chain", action="store_true", default=os.environ.get("QD_INSTALL_CHAIN") == "1",
                         help="install the audit hash chain if missing (dev stacks)")
     parser.add_argument("--log-level", default=os.environ.get("QD_LOG_LEVEL", "WARNING"))
@@ -49,7 +53,8 @@ def settings_from_arguments(argv: list[str] | None = None) -> SettlerSettings:
         nats_url=arguments.nats, pg_dsn=arguments.pg, rpc_urls=[u for u in arguments.rpc.split(",") if u],
         authority=load_or_create_keypair(arguments.keypair), asset_symbols=parse_symbols(arguments.assets),
         idle_seconds=arguments.idle_seconds, max_wait_seconds=arguments.max_wait_seconds,
-        install_chain=arguments.install_chain)
+        install_chain=arguments.install_chain, lookup_table=not arguments.legacy_transactions,
+        max_account_locks=arguments.max_account_locks)
 
 
 async def run_forever(settings: SettlerSettings, stop: asyncio.Event) -> None:
