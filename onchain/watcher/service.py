@@ -9,7 +9,9 @@ The cursor (last fully credited signature) is written to a file only after every
 that transaction got its receipt: a crash re-reads, never skips.
 
 Known limits: the cursor must still be known to the RPC node (getSignaturesForAddress `until`);
-a rejected Deposit (e.g. an asset the engine does not know) is logged loudly and skipped.
+a rejected Deposit (e.g. an asset the engine does not know) or an asset index without a
+configured symbol is logged loudly (ERROR) and skipped; re-reading with a reset cursor later
+credits it then (its command id is the same).
 """
 
 from __future__ import annotations
@@ -83,8 +85,16 @@ class DepositWatcher:
     async def credit(self, deposit: DepositSeen) -> None:
         """Send the Deposit command of one on-chain deposit and wait for its receipt."""
         sub_account = await self._sub_account_of(deposit.user_account)
-        command = messages.Deposit(asset=self.assets.symbol_of(deposit.asset_index), amount=deposit.amount,
-                                   chain_tx=deposit.key)
+        try:
+            asset = self.assets.symbol_of(deposit.asset_index)
+        except KeyError:
+            # Stopping here would block every later deposit; this one stays on chain, visible to
+            # reconciliation as an in-flight deposit, until the asset is configured and re-read.
+            log.error("deposit %s: asset index %s has no configured symbol (QD_ONCHAIN_ASSETS); NOT credited",
+                      deposit.key, deposit.asset_index)
+            self.rejected.append((deposit, "UnconfiguredAsset"))
+            return
+        command = messages.Deposit(asset=asset, amount=deposit.amount, chain_tx=deposit.key)
         receipt = await self.bot.send(command, owner=deposit.owner, sub_account=sub_account,
                                       command_id=deposit.command_id)
         if receipt.accepted:
