@@ -10,8 +10,9 @@ that transaction got its receipt: a crash re-reads, never skips.
 
 Known limits: the cursor must still be known to the RPC node (getSignaturesForAddress `until`);
 a rejected Deposit (e.g. an asset the engine does not know) or an asset index without a
-configured symbol is logged loudly (ERROR) and skipped; re-reading with a reset cursor later
-credits it then (its command id is the same).
+configured symbol is logged loudly (ERROR) and skipped. The latter was never sent, so re-reading
+with a reset cursor once the asset is configured credits it; an engine rejection is final for
+that command id.
 """
 
 from __future__ import annotations
