@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import signal
+import sys
 
 from bus.engine import EngineSettings, run_forever
 from bus.engine_intake import OperatorKeys
@@ -63,6 +64,10 @@ def _keys(variable: str) -> list[str]:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of `python -m bus.engine`."""
     settings = settings_from_arguments(argv)
+    # The commit thread waits on PostgreSQL several times per batch and must win the GIL back
+    # from the CPU-bound apply stage each time; at Python's default 5 ms switch interval that
+    # hand-over dominated the commit (measured: ratio 0.21 -> 0.29..0.48 at 0.5 ms).
+    sys.setswitchinterval(float(os.environ.get("QD_GIL_SWITCH_INTERVAL", "0.0005")))
 
     async def _main() -> None:
         stop = asyncio.Event()
