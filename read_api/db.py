@@ -26,6 +26,14 @@ class ReadStore:
             cursor = await conn.execute(sql, params)
             return await cursor.fetchall()
 
+    async def all_of(self, *statements: tuple[str, Any]) -> list[list[dict]]:
+        """The rows of several (sql, params) on one connection in one round trip (a pipeline),
+        read in order as separate statements would be; for endpoints that need a few."""
+        async with self.pool.connection() as conn:
+            async with conn.pipeline():
+                cursors = [await conn.execute(sql, params) for sql, params in statements]
+            return [await cursor.fetchall() for cursor in cursors]
+
     async def one(self, sql: str, params: Any = None) -> dict | None:
         async with self.pool.connection() as conn:
             cursor = await conn.execute(sql, params)

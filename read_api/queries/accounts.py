@@ -24,12 +24,14 @@ async def account_state(store: ReadStore, account: str, as_of: int | None) -> Ac
     """Balances and positions now, or as they were right after log position `as_of`
     (the last history row of each balance/position at or below it)."""
     if as_of is None:
-        balances = await store.all("SELECT account, asset, amount, position FROM read.balances"
-                                   " WHERE account = %s ORDER BY asset", (account,))
-        positions = await store.all(f"SELECT {POSITION_COLUMNS} FROM read.positions"
-                                    " WHERE account = %s ORDER BY market", (account,))
-        at = await store.one("SELECT greatest(position, consistent_through) AS p FROM read.position_account_state")
-        as_of_position = at["p"] if at else 0
+        balances, positions, at = await store.all_of(  # one round trip
+            ("SELECT account, asset, amount, position FROM read.balances"
+             " WHERE account = %s ORDER BY asset", (account,)),
+            (f"SELECT {POSITION_COLUMNS} FROM read.positions WHERE account = %s ORDER BY market",
+             (account,)),
+            ("SELECT greatest(position, consistent_through) AS p FROM read.position_account_state",
+             None))
+        as_of_position = at[0]["p"] if at else 0
     else:
         balances = await store.all(
             "SELECT DISTINCT ON (asset) account, asset, amount, position FROM read.balance_history"
