@@ -317,7 +317,19 @@ async def run_forever(settings: EngineSettings, stop: asyncio.Event) -> None:
             await engine.close()
 
 
-if __name__ == "__main__":
-    from bus.engine_cli import main
+def settings_from_arguments(argv: list[str] | None = None) -> EngineSettings:
+    """Command-line flags and QD_* variables -> settings (see bus.engine_cli)."""
+    from bus.engine_cli import settings_from_arguments as parse  # late: engine_cli imports us
 
+    return parse(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of `python -m bus.engine` (see bus.engine_cli)."""
+    from bus.engine_cli import main as run
+
+    run(argv)
+
+
+if __name__ == "__main__":
     main()
