@@ -11,13 +11,19 @@ as the relay would.
 - `limit`: binary COPY of the same trade rows into an identical empty table, in events/s
   (the raw write ceiling of that path, measured in the same run).
 - `lag_p50_ms`/`lag_p99_ms`: at `--rate` events/s offered for `--seconds`, time from publish to
-  the commit of the batch containing the event (all projectors of market data running).
+  the commit of the batch containing the event (the trades projector running).
+- `cpu_us_per_event` (projector process, all its threads) and `pg_cpu_us_per_event` (its
+  PostgreSQL backend), for the trades projector: figures that do not depend on how busy the
+  machine is. `cpu_capacity_events_s` = 1e6 / the larger of the two (the process and its
+  backend run on different cores): the rate with the machine to itself.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
+import os
 import multiprocessing
 import shutil
 import tempfile
@@ -25,6 +31,7 @@ import time
 from pathlib import Path
 
 import nats
+import psutil
 import psycopg
 
 from bench.report import emit
@@ -55,8 +62,17 @@ async def publish_all(url: str, events) -> None:
     await nc.close()
 
 
-async def time_projector(url: str, dsn: str, name: str, events, batch: int) -> tuple[int, float]:
-    """(events handled, seconds) for projector `name` to catch up with the full stream."""
+def cpu_seconds(pid: int | None = None) -> float:
+    """CPU time (user + system) of process `pid` (this process when None)."""
+    if pid is None:
+        return time.process_time()
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
+
+
+async def time_projector(url: str, dsn: str, name: str, events, batch: int) -> tuple[int, float, float, float]:
+    """(events handled, seconds, this process's CPU seconds, its PostgreSQL backend's CPU
+    seconds) for projector `name` to catch up with the full stream."""
     target = [e for e in events if REGISTRY[name]().handler(e)]
     nc = await nats.connect(url)
     js = nc.jetstream()
@@ -66,13 +82,15 @@ async def time_projector(url: str, dsn: str, name: str, events, batch: int) -> t
         await declare_consumer(js, model, f"bench_{name}", 0)
         feed = Feed(js, conn, model, schema, f"bench_{name}", batch_size=batch)
         await feed.start()
-        started = time.perf_counter()
+        backend = conn.info.backend_pid
+        started, cpu, pg_cpu = time.perf_counter(), cpu_seconds(), cpu_seconds(backend)
         last = target[-1].position if target else 0
         while feed.position < last:
             await feed.step(timeout=1.0)
         elapsed = time.perf_counter() - started
+        cpu, pg_cpu = cpu_seconds() - cpu, cpu_seconds(backend) - pg_cpu
     await nc.close()
-    return len(target), elapsed
+    return len(target), elapsed, cpu, pg_cpu
 
 
 def copy_limit(dsn: str, handled: int) -> float:
@@ -171,17 +189,34 @@ async def main_async(args) -> None:
         started = time.perf_counter()
         events = trading_session(orders=args.orders, seed=1, minutes=args.orders // 30 + 1).events
         print(f"generated {len(events)} domain events in {time.perf_counter() - started:.1f}s", flush=True)
+        # The generated session stays in memory for the whole run: keep it out of the garbage
+        # collector's full passes, which would otherwise bill it to the projector measured.
+        gc.freeze()
         await publish_all(nats_server.url, events)
         projectors = {}
         for name in REGISTRY:
-            handled, elapsed = await time_projector(nats_server.url, postgres.dsn, name, events, args.batch)
-            projectors[name] = {"events": handled, "events_per_s": round(handled / elapsed) if elapsed else None}
-            print(f"{name:17s} {handled:7d} events in {elapsed:6.2f}s", flush=True)
+            handled, elapsed, cpu, pg_cpu = await time_projector(nats_server.url, postgres.dsn, name,
+                                                                 events, args.batch)
+            per_event = (cpu / handled * 1e6, pg_cpu / handled * 1e6) if handled else (0.0, 0.0)
+            projectors[name] = {"events": handled, "events_per_s": round(handled / elapsed) if elapsed else None,
+                                "cpu_us_per_event": round(per_event[0], 1),
+                                "pg_cpu_us_per_event": round(per_event[1], 1)}
+            print(f"{name:17s} {handled:7d} events in {elapsed:6.2f}s;"
+                  f" CPU per event: projector {per_event[0]:5.1f} us, PostgreSQL {per_event[1]:5.1f} us",
+                  flush=True)
         value = projectors["trades"]["events_per_s"]
+        cpu_per_event = projectors["trades"]["cpu_us_per_event"]
+        pg_per_event = projectors["trades"]["pg_cpu_us_per_event"]
         limit = round(copy_limit(postgres.dsn, projectors["trades"]["events"]))
         lags = await measure_lag(nats_server.url, postgres.dsn, events, args.rate, args.seconds, args.batch)
+        print(f"trades: {value} events/s (limit {limit}); lag p50 {percentile(lags, 0.5)} ms,"
+              f" p99 {percentile(lags, 0.99)} ms at {args.rate} events/s;"
+              f" load average {os.getloadavg()[0]:.1f}", flush=True)
         emit(bench="projections", value=value, unit="events/s", limit=limit,
              lag_p50_ms=percentile(lags, 0.5), lag_p99_ms=percentile(lags, 0.99),
+             cpu_us_per_event=cpu_per_event, pg_cpu_us_per_event=pg_per_event,
+             cpu_capacity_events_s=round(1e6 / max(cpu_per_event, pg_per_event, 1e-9)),
+             load_average=round(os.getloadavg()[0], 1),
              offered_rate=args.rate, events=len(events), projectors=projectors)
     finally:
         nats_server.stop()

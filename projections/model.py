@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import psycopg
+from psycopg.pq import TransactionStatus
 
 from projections.event import PoisonEvent, ProjectedEvent
 from projections.flavour import Flavour
@@ -109,12 +110,20 @@ def apply_batch(conn: psycopg.Connection, model: ReadModel, schema: str,
     """Apply `events` and record the position reached, in one transaction; returns that position.
 
     `stream_seq` is the events-stream sequence of the batch's last message: the projector
-    restarts its consumer just after it. Raises PoisonEvent (naming the event) when a handler cannot apply one; the transaction is
-    rolled back, so nothing of the batch is visible.
+    restarts its consumer just after it. Raises PoisonEvent (naming the event) when a handler
+    cannot apply one; the transaction is rolled back, so nothing of the batch is visible.
+
+    Round trips are what a batch waits for on a busy machine, so the transaction's edges share
+    theirs: `BEGIN` travels with the position lock and the position update with `COMMIT`
+    (simple protocol; the only literals are ours: the schema, the model's name, integers).
     """
-    with conn.transaction():
-        row = conn.execute(f"SELECT position FROM {schema}.projection_position"
-                           " WHERE projector = %s FOR UPDATE", (model.name,)).fetchone()
+    if conn.info.transaction_status != TransactionStatus.IDLE:
+        raise RuntimeError("apply_batch runs its own transaction: call it outside one")
+    cursor = conn.execute(f"BEGIN; SELECT position FROM {schema}.projection_position"
+                          f" WHERE projector = {_quote(model.name)} FOR UPDATE", prepare=False)
+    try:
+        cursor.nextset()  # the SELECT's result follows BEGIN's
+        row = cursor.fetchone()
         if row is None:
             raise LookupError(f"no projection_position row for {model.name!r} in {schema}")
         position = row[0]
@@ -122,7 +131,10 @@ def apply_batch(conn: psycopg.Connection, model: ReadModel, schema: str,
         if not fresh:
             if stream_seq:  # only messages we had already applied: remember the stream is past them
                 conn.execute(f"UPDATE {schema}.projection_position SET stream_seq ="
-                             " greatest(stream_seq, %s) WHERE projector = %s", (stream_seq, model.name))
+                             f" greatest(stream_seq, {int(stream_seq)})"
+                             f" WHERE projector = {_quote(model.name)}; COMMIT", prepare=False)
+            else:
+                conn.execute("COMMIT")
             return position
         fresh.sort(key=lambda event: event.position)
         batch = model.new_batch()
@@ -136,8 +148,19 @@ def apply_batch(conn: psycopg.Connection, model: ReadModel, schema: str,
                 raise PoisonEvent(model.name, event, error) from error
         model.flush(conn, schema, batch, Stager(conn, use_copy=use_copy))
         reached = fresh[-1].position
-        conn.execute(f"UPDATE {schema}.projection_position SET position = %s,"
-                     " events_applied = events_applied + %s,"
-                     " stream_seq = greatest(stream_seq, %s) WHERE projector = %s",
-                     (reached, len(fresh), stream_seq, model.name))
+        conn.execute(f"UPDATE {schema}.projection_position SET position = {int(reached)},"
+                     f" events_applied = events_applied + {len(fresh)},"
+                     f" stream_seq = greatest(stream_seq, {int(stream_seq)})"
+                     f" WHERE projector = {_quote(model.name)}; COMMIT", prepare=False)
         return reached
+    except BaseException:
+        if conn.info.transaction_status != TransactionStatus.IDLE:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _quote(text: str) -> str:
+    """A SQL string literal of one of our own names (projector names are identifiers)."""
+    if not text.isidentifier():
+        raise ValueError(f"not a projector name: {text!r}")
+    return f"'{text}'"

@@ -38,12 +38,19 @@ def upsert_rows(conn: psycopg.Connection, stager: Stager, table: str,
     rows = list(rows)
     if not rows:
         return
+    conn.execute(stage_upsert(stager, table, typed_columns, key_columns, rows))
+
+
+def stage_upsert(stager: Stager, table: str, typed_columns: Sequence[tuple[str, str]],
+                 key_columns: Sequence[str], rows: Sequence[dict]) -> str:
+    """Stage `rows` (dicts) and return the insert-or-replace statement that applies them
+    (for callers that send it together with other statements)."""
     names = [column for column, _ in typed_columns]
     stage = "stage_" + table.split(".")[-1]
     stager.stage(stage, typed_columns, ([row[name] for name in names] for row in rows))
     updates = ", ".join(f"{name} = excluded.{name}" for name in names if name not in key_columns)
-    conn.execute(f"INSERT INTO {table} ({', '.join(names)}) SELECT {', '.join(names)} FROM {stage}"
-                 f" ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {updates}")
+    return (f"INSERT INTO {table} ({', '.join(names)}) SELECT {', '.join(names)} FROM {stage}"
+            f" ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {updates}")
 
 
 def append_rows(conn: psycopg.Connection, stager: Stager, table: str,

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import psycopg
 
 from projections.event import ProjectedEvent
-from projections.models.keyed import load_rows, upsert_rows
+from projections.models.keyed import load_rows, stage_upsert
 from projections.models.shapes import placement_of
 from projections.staging import Stager
 
@@ -48,13 +48,27 @@ def load_index(conn: psycopg.Connection, schema: str, events) -> dict[tuple, dic
 def write_index(conn: psycopg.Connection, schema: str, index: dict[tuple, dict | None],
                 stager: Stager) -> None:
     """Upsert live entries; delete those set to None (filled or cancelled)."""
-    upsert_rows(conn, stager, f"{schema}.resting_orders", COLUMNS, KEY,
-                [row for row in index.values() if row is not None])
+    statements, params = index_changes(schema, index, stager)
+    for statement, values in zip(statements, params):
+        conn.execute(statement, values)
+
+
+def index_changes(schema: str, index: dict[tuple, dict | None],
+                  stager: Stager) -> tuple[list[str], list[tuple]]:
+    """Stage the live entries; return the statements writing the index (upsert of live entries,
+    delete of those set to None) and each one's parameters. They touch distinct keys, so they
+    may run as data-modifying CTEs of one statement."""
+    statements, params = [], []
+    live = [row for row in index.values() if row is not None]
+    if live:
+        statements.append(stage_upsert(stager, f"{schema}.resting_orders", COLUMNS, KEY, live))
+        params.append(())
     gone = [key for key, row in index.items() if row is None]
     if gone:
-        conn.execute(f"DELETE FROM {schema}.resting_orders r USING unnest(%s::text[], %s::text[])"
-                     " AS g(market, order_id) WHERE r.market = g.market AND r.order_id = g.order_id",
-                     ([m for m, _ in gone], [o for _, o in gone]))
+        statements.append(f"DELETE FROM {schema}.resting_orders r USING unnest(%s::text[], %s::text[])"
+                          " AS g(market, order_id) WHERE r.market = g.market AND r.order_id = g.order_id")
+        params.append(([m for m, _ in gone], [o for _, o in gone]))
+    return statements, params
 
 
 def taker_of(event: ProjectedEvent, index: dict[tuple, dict | None]) -> dict | None:

@@ -14,7 +14,7 @@ import psycopg
 from projections.event import ProjectedEvent
 from projections.flavour import Flavour
 from projections.model import ReadModel
-from projections.models.order_index import index_ddl, load_index, taker_of, track, write_index
+from projections.models.order_index import index_ddl, index_changes, load_index, taker_of, track
 from projections.models.shapes import fills_of, has_fills
 from projections.staging import Stager
 from projections.timeseries import (BUCKET_ORIGIN, RESOLUTIONS, DailyPartitions, time_table,
@@ -103,23 +103,24 @@ class TradesModel(ReadModel):
     on_Market_OrdersExpired = on_Market_OrdersCancelled
 
     def flush(self, conn: psycopg.Connection, schema: str, batch: dict, stager: Stager) -> None:
-        write_index(conn, schema, batch["index"], stager)
-        batch = batch["rows"]
-        if not batch:
-            return
-        if self.flavour is Flavour.PLAIN:
-            self.partitions.ensure(conn, schema, "trades", {row[4] for row in batch})
-        stager.stage("stage_trades", TRADE_COLUMNS, batch)
-        names = ", ".join(column for column, _ in TRADE_COLUMNS)
-        insert = (f"INSERT INTO {schema}.trades ({names}) SELECT {names} FROM stage_trades"
-                  " ON CONFLICT DO NOTHING")
-        if self.flavour is Flavour.TIMESCALE:
-            conn.execute(insert)  # candles are continuous aggregates over trades
-            return
-        # One round trip: the trades and all six rollups as data-modifying CTEs.
-        rollups = ", ".join(f"r_{res} AS ({self._rollup(schema, res, width)})"
-                            for res, width in RESOLUTIONS.items())
-        conn.execute(f"WITH t AS ({insert}), {rollups} SELECT 1")
+        # One statement after the COPYs: the resting-order index, the trades and (plain
+        # PostgreSQL) the six rollups, as data-modifying CTEs (distinct rows each).
+        statements, params = index_changes(schema, batch["index"], stager)
+        rows = batch["rows"]
+        if rows:
+            if self.flavour is Flavour.PLAIN:
+                self.partitions.ensure(conn, schema, "trades", {row[4] for row in rows})
+            stager.stage("stage_trades", TRADE_COLUMNS, rows)
+            names = ", ".join(column for column, _ in TRADE_COLUMNS)
+            statements.append(f"INSERT INTO {schema}.trades ({names}) SELECT {names}"
+                              " FROM stage_trades ON CONFLICT DO NOTHING")
+            params.append(())
+            if self.flavour is Flavour.PLAIN:  # with Timescale: continuous aggregates
+                statements += [self._rollup(schema, res, width) for res, width in RESOLUTIONS.items()]
+                params += [()] * len(RESOLUTIONS)
+        if statements:
+            ctes = ", ".join(f"w{number} AS ({statement})" for number, statement in enumerate(statements))
+            conn.execute(f"WITH {ctes} SELECT 1", [value for values in params for value in values])
 
     @staticmethod
     def _rollup(schema: str, resolution: str, width: str) -> str:
