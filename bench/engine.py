@@ -9,7 +9,10 @@ Starts its own nats-server and PostgreSQL (default, durable settings) in a tempo
 - `value`: the same N as real signed PlaceOrder commands (100 accounts, ~30% crossing) through
   `python -m bus.engine` and `python -m bus.relay` processes: first publish -> the last command's
   receipt EVENT received from the events stream (bot publish -> engine -> committed -> relayed).
-  Also reported: `replied_per_s` (first publish -> last reply from the engine).
+  Also reported: `replied_per_s` (first publish -> last reply from the engine), and the CPU
+  time the engine (with its signature worker) and the relay spent per command over that phase
+  (`engine_cpu_us`, `relay_cpu_us`, from /proc): the figure to compare between code versions on
+  a machine shared with others, where wall-clock rates swing with their load (`load_average`).
 - `p50_ms`/`p99_ms`: command -> reply latency at a fixed offered load of `--rate` commands/s.
 All pre-signed before timing; the bench process itself shares the 2 cores with the servers.
 """
@@ -94,6 +97,23 @@ async def measure_bare(url: str, count: int, size: int) -> float:
 
 
 # --- the engine ----------------------------------------------------------------------------
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its live children (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry) == pid or int(fields[1]) == pid:  # fields[1] = parent pid
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+    return total
+
+
 def order_commands(traders: list[Keypair], count: int, reply_prefix: str, id_prefix: str = "b") -> list:
     """(subject, bytes, msg id) of `count` signed PlaceOrders; ~30% cross the spread."""
     rng = random.Random(1)
@@ -178,11 +198,14 @@ async def measure_engine(url: str, dsn: str, count: int, rate: int, seconds: flo
             receipt_subjects = {subjects.account_receipts(str(t.pubkey())) for t in traders}
             for subject in receipt_subjects:
                 await nc.subscribe(subject, cb=relayed.on_message)
+        cpu_before = [cpu_seconds(process.pid) for process in processes]
         started = time.perf_counter()
         for subject, data, msg_id in commands:
             await js.publish_async(subject, data, headers={"Nats-Msg-Id": msg_id})
         replied_at = await asyncio.wait_for(replies.done, 300)
         relayed_at = await asyncio.wait_for(relayed.done, 300) if relay else replied_at
+        cpu_used = [cpu_seconds(process.pid) - before
+                    for process, before in zip(processes, cpu_before)]
         engine_state = msgspec.json.decode((await nc.request(RPC_STATE, b"", timeout=30)).data)
         print("engine stage timings (s):", engine_state["timings"], file=sys.stderr)
 
@@ -204,7 +227,9 @@ async def measure_engine(url: str, dsn: str, count: int, rate: int, seconds: flo
         return {
             "value": count / (relayed_at - started), "replied_per_s": count / (replied_at - started),
             "p50_ms": ordered[len(ordered) // 2] * 1000, "p99_ms": ordered[int(len(ordered) * 0.99)] * 1000,
-            "offered_rate": rate,
+            "offered_rate": rate, "engine_cpu_us": cpu_used[0] / count * 1e6,
+            "relay_cpu_us": cpu_used[1] / count * 1e6 if relay else 0.0,
+            "load_average": os.getloadavg()[0],
         }
     finally:
         for process in processes:

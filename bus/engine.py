@@ -114,7 +114,7 @@ class Engine:
         self.applier = BatchApplier(exchange, position, self.cache,
                                     snapshot_every=self.settings.snapshot_every,
                                     encode_snapshot=self.store.encode_snapshot,
-                                    encode_event=self.store.mapper.to_stored_event)
+                                    encode_event=self.store.encode_event)
         self.applier.poison = poison
         log.warning("exchange rebuilt at position %s in %.2fs", position,
                     time.perf_counter() - started)

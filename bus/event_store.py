@@ -31,7 +31,7 @@ from eventsourcing.persistence import IntegrityError
 from psycopg.conninfo import conninfo_to_dict
 
 from audit.chain import install_chain
-from bus.engine_transcoder import FastJSONTranscoder
+from bus.engine_transcoder import FastEventEncoder, FastJSONTranscoder
 from commands.receipts import CommandReceipt
 
 log = logging.getLogger(__name__)
@@ -101,6 +101,11 @@ class ExchangeStore(Application):
 
     def __init__(self, dsn: str) -> None:
         super().__init__(env=store_environment(dsn))
+        # The engine's encoder of new events: the mapper's output in one pass (same bytes).
+        if self.mapper.compressor is None and self.mapper.cipher is None:
+            self.encode_event = FastEventEncoder(self.mapper.transcoder)
+        else:
+            self.encode_event = self.mapper.to_stored_event
 
     def construct_transcoder(self) -> FastJSONTranscoder:
         """eventsourcing's JSON format, through msgspec (see bus.engine_transcoder)."""
@@ -128,7 +133,7 @@ class ExchangeStore(Application):
 
         Returns the notification ids the events got, in the order given.
         """
-        stored = [event if isinstance(event, StoredEvent) else self.mapper.to_stored_event(event)
+        stored = [event if isinstance(event, StoredEvent) else self.encode_event(event)
                   for event in events]
         tracking = Tracking(ENGINE_TRACKING_NAME, last_seq)
         return list(self.recorder.insert_events(stored, tracking=tracking) or [])
