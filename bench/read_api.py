@@ -219,7 +219,8 @@ async def main_async(args) -> None:
         port = free_port()
         server = subprocess.Popen([sys.executable, "-m", "read_api", "--pg", postgres.dsn, "--port", str(port),
                                    "--pool", str(args.connections), "--workers", str(args.workers),
-                                   "--anonymous-rate", "1000000", "--http", args.http],
+                                   "--anonymous-rate", "1000000", "--authenticated-rate", "1000000",
+                                   "--http", args.http],
                                   cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_port(port, 30, process=server, name="read_api")
         cursor_id = random.Random(1).randint(args.trades // 4, args.trades // 2) * 1_000_000

@@ -25,6 +25,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--anonymous-rate", type=float, default=50.0,
                         help="requests/s per IP without sign-in (burst = 2x)")
+    parser.add_argument("--authenticated-rate", type=float, default=200.0,
+                        help="requests/s per signed-in wallet (burst = 2x)")
     parser.add_argument("--http", default="httptools", choices=("httptools", "h11"),
                         help="HTTP parser: httptools (C, the default) or h11 (pure Python)")
     args = parser.parse_args(argv)
@@ -33,6 +35,7 @@ def main(argv: list[str] | None = None) -> None:
     os.environ["QD_READ_API_PG"] = args.pg
     os.environ["QD_READ_API_POOL"] = str(args.pool)
     os.environ["QD_READ_API_ANONYMOUS_RATE"] = str(args.anonymous_rate)
+    os.environ["QD_READ_API_AUTHENTICATED_RATE"] = str(args.authenticated_rate)
     # Workers must share the token secret so a token from one is valid at the others.
     os.environ.setdefault("QD_READ_API_TOKEN_SECRET", secrets.token_hex(32))
     # uvloop and httptools: the event loop and HTTP parsing in C (h11 costs a request's worth
@@ -48,6 +51,8 @@ def app_from_environment():
     settings = Settings(dsn=os.environ["QD_READ_API_PG"], pool_size=int(os.environ.get("QD_READ_API_POOL", "8")),
                         token_secret=os.environ["QD_READ_API_TOKEN_SECRET"].encode())
     settings.tiers["anonymous"] = RateTier(rate=rate, burst=int(rate * 2))
+    signed_in = float(os.environ.get("QD_READ_API_AUTHENTICATED_RATE", "200"))
+    settings.tiers["authenticated"] = RateTier(rate=signed_in, burst=int(signed_in * 2))
     return create_app(settings)
 
 

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from projections.offline import prepare_serving_schemas
 from read_api import errors
 from read_api.auth import Authenticator
+from read_api.cache import PublicCache
 from read_api.db import ReadStore
 from read_api.ratelimit import RateLimiter, retry_after
 from read_api.routes import account, auth, public, streams
@@ -20,6 +21,7 @@ from read_api.settings import Settings
 def create_app(settings: Settings) -> FastAPI:
     """A FastAPI app serving the read models of `settings.dsn`."""
     store = ReadStore(settings.dsn, settings.pool_size)
+    public_cache = PublicCache()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
@@ -35,6 +37,7 @@ def create_app(settings: Settings) -> FastAPI:
                               "size 1e9, funding 1e9, ratios bps.", lifespan=lifespan)
     app.state.settings = settings
     app.state.store = store
+    app.state.public_cache = public_cache
     app.state.authenticator = Authenticator(settings)
     app.state.limiter = RateLimiter(settings.tiers)
     errors.install(app)

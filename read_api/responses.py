@@ -28,6 +28,11 @@ def respond(result: Any) -> Response:
     return Response(content=_encoder.encode(result), media_type="application/json")
 
 
+def encode_body(result: Any) -> bytes:
+    """The JSON bytes `respond` would send."""
+    return _encoder.encode(result)
+
+
 def encode(message: Any) -> str:
     """JSON text of a stream message (same encoding as HTTP responses)."""
     return _encoder.encode(message).decode()

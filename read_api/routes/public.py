@@ -5,8 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from read_api.responses import respond
-from fastapi import APIRouter, Query
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter, Query, Request, Response
+
+from read_api.cache import PublicCache
+from read_api.responses import encode_body, respond
 
 from read_api.models import Candle, FundingRate, InsuranceFundChange, Market, OrderBook, Page, ProjectorStatus, Trade
 from read_api.queries import consistency, markets
@@ -14,48 +19,69 @@ from read_api.routes.deps import DEFAULT_LIMIT, Cursor, Limit, MarketName, MinSe
 
 router = APIRouter(prefix="/v1", tags=["market data"])
 MARKET_DATA = ("markets", "trades", "book")
+# What each cached answer reads: markets add 24 h volume (candles: trades) and open interest
+# (positions: account_state).
+MARKETS_READ = ("markets", "trades", "account_state")
+
+
+async def cached(request: Request, projectors: tuple[str, ...], min_seq: int | None,
+                 produce: Callable[[], Awaitable[Any]]) -> Response:
+    """`produce()`'s answer, from the public cache when the projectors it reads have not moved
+    (never for a `min_seq` read: those wait for the projections and read the store)."""
+    if min_seq is not None:
+        return respond(await produce())
+    cache: PublicCache = request.app.state.public_cache
+    key = f"{request.scope['path']}?{request.scope['query_string'].decode('latin-1')}"
+    tag = await cache.tag(request.app.state.store, projectors)  # read before the query below
+    body = cache.get(key, tag)
+    if body is None:
+        body = encode_body(await produce())
+        cache.put(key, tag, body)
+    return Response(content=body, media_type="application/json")
 
 
 @router.get("/markets", response_model=list[Market])
-async def list_markets(store: Store, min_seq: MinSeq = None, wait_ms: WaitMs = 1000):
+async def list_markets(request: Request, store: Store, min_seq: MinSeq = None, wait_ms: WaitMs = 1000):
     """Every market: parameters, status, last price, 24 h volume, open interest, last funding."""
     await consistency.wait_until(store, MARKET_DATA, min_seq, wait_ms)
-    return respond(await markets.list_markets(store))
+    return await cached(request, MARKETS_READ, min_seq, lambda: markets.list_markets(store))
 
 
 @router.get("/markets/{market}", response_model=Market)
-async def get_market(market: MarketName, store: Store, min_seq: MinSeq = None, wait_ms: WaitMs = 1000):
+async def get_market(request: Request, market: MarketName, store: Store, min_seq: MinSeq = None,
+                     wait_ms: WaitMs = 1000):
     """One market."""
     await consistency.wait_until(store, MARKET_DATA, min_seq, wait_ms)
-    return respond(await markets.get_market(store, market))
+    return await cached(request, MARKETS_READ, min_seq, lambda: markets.get_market(store, market))
 
 
 @router.get("/markets/{market}/orderbook", response_model=OrderBook)
-async def order_book(market: MarketName, store: Store,
+async def order_book(request: Request, market: MarketName, store: Store,
                      depth: Annotated[int, Query(ge=1, le=500)] = 50,
                      min_seq: MinSeq = None, wait_ms: WaitMs = 1000):
     """Aggregated levels, best first, with the log position they are exact at."""
     await consistency.wait_until(store, ("book",), min_seq, wait_ms)
-    return respond(await markets.order_book(store, market, depth))
+    return await cached(request, ("book",), min_seq, lambda: markets.order_book(store, market, depth))
 
 
 @router.get("/markets/{market}/trades", response_model=Page[Trade])
-async def trades(market: MarketName, store: Store, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None,
+async def trades(request: Request, market: MarketName, store: Store, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None,
                  min_seq: MinSeq = None, wait_ms: WaitMs = 1000):
     """Trades, newest first."""
     await consistency.wait_until(store, ("trades",), min_seq, wait_ms)
-    return respond(await markets.trades(store, market, limit, cursor))
+    return await cached(request, ("trades",), min_seq, lambda: markets.trades(store, market, limit, cursor))
 
 
 @router.get("/markets/{market}/candles", response_model=list[Candle])
-async def candles(market: MarketName, store: Store,
+async def candles(request: Request, market: MarketName, store: Store,
                   resolution: Annotated[str, Query(pattern=r"^(1m|5m|15m|1h|4h|1d)$")] = "1m",
                   start: Annotated[datetime | None, Query(alias="from")] = None,
                   end: Annotated[datetime | None, Query(alias="to")] = None,
                   limit: Limit = DEFAULT_LIMIT, min_seq: MinSeq = None, wait_ms: WaitMs = 1000):
     """OHLCV candles, newest first, within [from, to)."""
     await consistency.wait_until(store, ("trades",), min_seq, wait_ms)
-    return respond(await markets.candles(store, market, resolution, start, end, limit))
+    return await cached(request, ("trades",), min_seq,
+                        lambda: markets.candles(store, market, resolution, start, end, limit))
 
 
 @router.get("/markets/{market}/funding", response_model=Page[FundingRate])

@@ -1,0 +1,79 @@
+"""A small per-process cache of encoded public market-data responses, invalidated by projection
+position.
+
+Every dashboard asks for the same few public answers (markets, book, recent trades, candles).
+The projectors' positions are read with one query at most every `POLL_SECONDS` per process,
+by the request that finds them older (no background task: the pool belongs to the serving
+loop). An entry remembers the positions read BEFORE its query ran (so its rows are at least
+that new) and is served only while freshly read positions of the projectors it reads are
+unchanged.
+
+Guarantees and limits:
+- Read-your-writes: a request carrying `min_seq` never uses the cache (it waits for the
+  projections and reads PostgreSQL), so a client that knows its write's position sees it.
+- Without `min_seq` an answer may lag the read store by at most one poll (20 ms), the same
+  kind of staleness as the streams' polling (50 ms).
+- Positions that could not be read (store down) or are being read by another request disable
+  the cache for that request: it never serves from positions it cannot confirm.
+- Only successful answers are stored (errors raise before `put`); at most `MAX_ENTRIES`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from read_api.db import ReadStore
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.02
+MAX_ENTRIES = 1024
+CACHED_PROJECTORS = ("markets", "trades", "book", "account_state")
+POSITIONS_SQL = " UNION ALL ".join(
+    f"SELECT '{name}' AS projector, greatest(position, consistent_through) AS at"
+    f" FROM read.position_{name}" for name in CACHED_PROJECTORS)
+
+
+class PublicCache:
+    """Encoded answers keyed by path and query string, tagged with projector positions."""
+
+    def __init__(self) -> None:
+        self.positions: dict[str, int] = {}
+        self.polled_at = float("-inf")
+        self.polling = False
+        self.entries: dict[str, tuple[tuple[int, ...], bytes]] = {}
+
+    async def tag(self, store: ReadStore, projectors: tuple[str, ...]) -> tuple[int, ...] | None:
+        """Positions of `projectors` read within the last poll interval; None when unknown."""
+        if time.monotonic() - self.polled_at > POLL_SECONDS:
+            if self.polling:
+                return None
+            self.polling = True
+            try:
+                rows = await store.all(POSITIONS_SQL)
+                self.positions = {row["projector"]: row["at"] for row in rows}
+                self.polled_at = time.monotonic()
+            except Exception as error:  # the store is down: this request bypasses the cache
+                log.warning("public cache: cannot read projector positions: %s", error)
+                self.positions, self.polled_at = {}, float("-inf")
+                return None
+            finally:
+                self.polling = False
+        try:
+            return tuple(self.positions[name] for name in projectors)
+        except KeyError:
+            return None
+
+    def get(self, key: str, tag: tuple[int, ...] | None) -> bytes | None:
+        """The stored answer for `key` if it was read at positions `tag` (fresh ones)."""
+        entry = self.entries.get(key)
+        return entry[1] if entry is not None and tag is not None and entry[0] == tag else None
+
+    def put(self, key: str, tag: tuple[int, ...] | None, body: bytes) -> None:
+        """Store an answer whose query ran after positions `tag` were read."""
+        if tag is None:
+            return
+        if len(self.entries) >= MAX_ENTRIES:
+            self.entries.clear()
+        self.entries[key] = (tag, body)
