@@ -50,7 +50,7 @@ class EngineSettings:
     batch_size: int = 1000
     commits_in_flight: int = 2  # batches applied in memory ahead of the one committing
     fetch_timeout: float = 0.5
-    snapshot_every: int = 1000  # events per aggregate between snapshots (0: none)
+    snapshot_every: int = 10_000  # events per aggregate between snapshots (0: none)
     verify_workers: int = 1  # processes checking signatures; 0 = in the event loop's process
     declare_streams: bool = True  # tests that shape the streams themselves turn it off
 
@@ -149,6 +149,8 @@ class Engine:
                 messages = await self._fetch_batch()
             except (asyncio.TimeoutError, nats.errors.TimeoutError):
                 continue
+            except nats.errors.ConnectionClosedError:
+                raise  # closed for good: the engine restarts with a new connection
             except nats.errors.Error as error:  # reconnecting: try again shortly
                 log.warning("fetch failed: %r", error)
                 await asyncio.sleep(0.2)

@@ -128,7 +128,9 @@ async def running_stack(nats_url: str, pg_dsn: str, rpc_url: str, tmp_path, with
         yield Stack(nats_url, pg_dsn, rpc_url, gateway, exchange, operator, watcher_key, tmp_path, tasks)
     finally:
         stop.set()
-        await asyncio.wait(tasks, timeout=20)
+        _, still_running = await asyncio.wait(tasks, timeout=20)
+        for task in still_running:  # never leave a service running past its stack
+            task.cancel()
         await operator.close()
         await relay_connection.close()
         await gateway.rpc.close()

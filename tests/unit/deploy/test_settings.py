@@ -67,7 +67,7 @@ def test_every_service_has_settings_and_a_launcher_entry():
 
 def test_launched_flags_are_the_ones_the_engine_and_relay_accept(monkeypatch):
     import bus.relay
-    from bus.engine import settings_from_arguments
+    from bus.engine_cli import settings_from_arguments
 
     env = {"QD_PG_DSN": DSN, "QD_NATS_URL": "nats://a:4222,nats://b:4222", "QD_ADMIN_PUBKEY": KEY,
            "QD_DEPOSIT_PUBKEY": KEY, "QD_ENGINE_BATCH_SIZE": "500"}

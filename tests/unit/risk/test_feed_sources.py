@@ -85,5 +85,6 @@ async def test_network_failures_are_reported_and_retried_never_raised(tmp_path, 
     stop = asyncio.Event()
     asyncio.get_running_loop().call_later(0.5, stop.set)
     await asyncio.wait_for(feed.run_hermes(sender, options, stop), 10)
-    failures = [r.getMessage() for r in caplog.records if "failed" in r.getMessage()]
+    failures = [r.getMessage() for r in caplog.records
+                if r.name == feed.log.name and "failed" in r.getMessage()]
     assert len(failures) >= 3 and all("hermes http://127.0.0.1:9" in f for f in failures)
