@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from projections.offline import prepare_serving_schemas
 from read_api import errors
 from read_api.auth import Authenticator
-from read_api.cache import PublicCache
+from read_api.cache import CachedAnswers, PublicCache
 from read_api.db import ReadStore
 from read_api.ratelimit import RateLimiter, retry_after
 from read_api.routes import account, auth, public, streams
@@ -45,6 +45,7 @@ def create_app(settings: Settings) -> FastAPI:
                    streams.router):
         app.include_router(router)
 
+    app.add_middleware(CachedAnswers)  # inside the rate limiter: a cached answer still counts
     app.add_middleware(RateLimitMiddleware, settings=settings)
     return app
 

@@ -16,6 +16,8 @@ Guarantees and limits:
 - Positions that could not be read (store down) or are being read by another request disable
   the cache for that request: it never serves from positions it cannot confirm.
 - Only successful answers are stored (errors raise before `put`); at most `MAX_ENTRIES`.
+- A hit is answered by `CachedAnswers` (pure ASGI, after the rate limiter) before FastAPI
+  routes and validates anything: the same URL was validated and answered 200 when stored.
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ class PublicCache:
         self.positions: dict[str, int] = {}
         self.polled_at = float("-inf")
         self.polling = False
-        self.entries: dict[str, tuple[tuple[int, ...], bytes]] = {}
+        # key -> (projectors read, their positions when read, encoded answer)
+        self.entries: dict[str, tuple[tuple[str, ...], tuple[int, ...], bytes]] = {}
 
     async def tag(self, store: ReadStore, projectors: tuple[str, ...]) -> tuple[int, ...] | None:
         """Positions of `projectors` read within the last poll interval; None when unknown."""
@@ -65,15 +68,44 @@ class PublicCache:
         except KeyError:
             return None
 
-    def get(self, key: str, tag: tuple[int, ...] | None) -> bytes | None:
-        """The stored answer for `key` if it was read at positions `tag` (fresh ones)."""
+    async def get(self, store: ReadStore, key: str) -> bytes | None:
+        """The stored answer for `key` if the projectors it read have not moved since."""
         entry = self.entries.get(key)
-        return entry[1] if entry is not None and tag is not None and entry[0] == tag else None
+        if entry is None:
+            return None
+        projectors, tag, body = entry
+        return body if await self.tag(store, projectors) == tag else None
 
-    def put(self, key: str, tag: tuple[int, ...] | None, body: bytes) -> None:
-        """Store an answer whose query ran after positions `tag` were read."""
+    def put(self, key: str, projectors: tuple[str, ...], tag: tuple[int, ...] | None,
+            body: bytes) -> None:
+        """Store an answer whose query ran after positions `tag` of `projectors` were read."""
         if tag is None:
             return
         if len(self.entries) >= MAX_ENTRIES:
             self.entries.clear()
-        self.entries[key] = (tag, body)
+        self.entries[key] = (projectors, tag, body)
+
+
+def cache_key(scope) -> str:
+    return f"{scope['path']}?{scope['query_string'].decode('latin-1')}"
+
+
+JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+class CachedAnswers:
+    """Pure ASGI: answer a GET whose URL is cached and still fresh, else pass it on."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            state = scope["app"].state
+            body = await state.public_cache.get(state.store, cache_key(scope))
+            if body is not None:
+                await send({"type": "http.response.start", "status": 200, "headers": [
+                    *JSON_HEADERS, (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)

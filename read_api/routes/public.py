@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from read_api.cache import PublicCache
+from read_api.cache import PublicCache, cache_key
 from read_api.responses import encode_body, respond
 
 from read_api.models import Candle, FundingRate, InsuranceFundChange, Market, OrderBook, Page, ProjectorStatus, Trade
@@ -26,17 +26,14 @@ MARKETS_READ = ("markets", "trades", "account_state")
 
 async def cached(request: Request, projectors: tuple[str, ...], min_seq: int | None,
                  produce: Callable[[], Awaitable[Any]]) -> Response:
-    """`produce()`'s answer, from the public cache when the projectors it reads have not moved
-    (never for a `min_seq` read: those wait for the projections and read the store)."""
+    """`produce()`'s answer, stored in the public cache (served from there by `CachedAnswers`
+    while the projectors it reads have not moved); `min_seq` reads are never stored."""
     if min_seq is not None:
         return respond(await produce())
     cache: PublicCache = request.app.state.public_cache
-    key = f"{request.scope['path']}?{request.scope['query_string'].decode('latin-1')}"
     tag = await cache.tag(request.app.state.store, projectors)  # read before the query below
-    body = cache.get(key, tag)
-    if body is None:
-        body = encode_body(await produce())
-        cache.put(key, tag, body)
+    body = encode_body(await produce())
+    cache.put(cache_key(request.scope), projectors, tag, body)
     return Response(content=body, media_type="application/json")
 
 
