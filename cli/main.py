@@ -4,11 +4,13 @@ import typer
 
 from cli.audit import audit_app
 from cli.projections import projections_app
+from onchain.cli import app as onchain_app
 from cli.stack import run_stack
 
 app = typer.Typer(help="QuantDesk: operate and audit the exchange.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 app.add_typer(projections_app, name="projections")
+app.add_typer(onchain_app, name="onchain")
 
 
 @app.command()

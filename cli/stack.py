@@ -43,6 +43,8 @@ SERVICES = (
     Service("price-feed", "risk.feed", ("synthetic",)),
     Service("keeper", "risk.keeper", ("--liquidate", "--liquidate-every", "5",
                                       "--dev-fund-usdc", "1000000")),
+    Service("devnet", "onchain.devnet"),  # our program in LiteSVM behind a local JSON-RPC
+    Service("deposit-watcher", "onchain.watcher"),
     Service("settler", "onchain.settler"),
     Service("market-maker", "examples.market_maker"),
     Service("taker", "examples.taker"),
@@ -123,6 +125,9 @@ def _service_environment(state: Path, nats_url: str, dsn: str, api_port: int) ->
         "QD_READ_API_URL": f"http://127.0.0.1:{api_port}",
         "QD_ADMIN_KEYFILE": str(admin_keyfile),
         "QD_ADMIN_PUBKEY": pubkey_of(admin),
+        "QD_DEPOSIT_KEYPAIR": str(admin_keyfile),  # locally the operator also signs chain deposits
+        "QD_RPC_URLS": "http://127.0.0.1:8899",
+        "QD_ONCHAIN_ASSETS": "USDC",
         "PYTHONUNBUFFERED": "1",
     }
 
