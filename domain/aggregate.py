@@ -8,15 +8,24 @@ eventsourcing `timestamp` is derived from `at` (microsecond precision), never fr
 Event payload rule: besides eventsourcing's own fields, attributes are only int, str, bool,
 None, lists and str-keyed dicts of those (JSON-exact, canonically hashable).
 
+Hot paths: `hot_path(Class, "method", ...)` routes the @event command methods run for every
+order (OrderPlaced, TradeSettled, CommandRejected) through a lighter trigger: the SAME event
+class built with the same attributes, then the same decorated body, version, modified_on and
+pending list as eventsourcing's trigger -> mutate -> apply, without its per-call argument
+coercion and filtering (~10 -> ~3.5 us per event). Only calls passing every parameter by
+keyword take it; any other call, and replay from the store, go through the library unchanged.
+
 Snapshots: `DomainAggregate.Snapshot` (picked up by `Application.take_snapshot`) stores the
 aggregate's plain `snapshot_state()` (no pickled objects, no int-keyed dicts) and rebuilds it
 with `restore_snapshot_state()`; its timestamp is the aggregate's last event time, not a clock.
 """
 
+import inspect
+import types
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from eventsourcing.domain import Aggregate, Snapshot
+from eventsourcing.domain import Aggregate, Snapshot, decorated_func_callers, decorated_funcs
 from eventsourcing.utils import get_topic, resolve_topic
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -87,6 +96,42 @@ class DomainAggregate(Aggregate):
     def _create(cls, event_class: type[Any], *, id: Any = None, **kwargs: Any) -> Any:  # noqa: A002
         kwargs["timestamp"] = timestamp_from_ns(_command_time(kwargs, event_class))
         return super()._create(event_class, id=id, **kwargs)
+
+
+class HotEventMethod:
+    """An @event command method with the lighter trigger (see the module docstring)."""
+
+    enabled = True  # tests compare both paths
+
+    def __init__(self, decorator: Any) -> None:
+        self.decorator = decorator  # eventsourcing's, for every other kind of call
+        self.event_class = decorated_func_callers[decorator]
+        self.body = decorated_funcs[self.event_class]
+        self.parameters = frozenset(inspect.signature(self.body).parameters) - {"self"}
+
+    def __get__(self, aggregate: Any, owner: type) -> Any:
+        if aggregate is None:
+            return self.decorator.__get__(None, owner)
+        return types.MethodType(self._trigger, aggregate)
+
+    def _trigger(self, aggregate: Any, *args: Any, **kwargs: Any) -> None:
+        if args or kwargs.keys() != self.parameters or not HotEventMethod.enabled:
+            return self.decorator.__get__(aggregate, type(aggregate))(*args, **kwargs)
+        event = self.event_class(
+            originator_id=aggregate.id, originator_version=aggregate.version + 1,
+            timestamp=timestamp_from_ns(_command_time(kwargs, self.event_class)), **kwargs,
+        )
+        self.body(aggregate, **kwargs)  # raises before anything is recorded, as mutate() does
+        aggregate.version = event.originator_version
+        aggregate.modified_on = event.timestamp
+        aggregate._pending_events.append(event)  # noqa: SLF001 - as Aggregate.trigger_event
+        return None
+
+
+def hot_path(aggregate_class: type, *method_names: str) -> None:
+    """Give these @event command methods of `aggregate_class` the lighter trigger."""
+    for name in method_names:
+        setattr(aggregate_class, name, HotEventMethod(aggregate_class.__dict__[name]))
 
 
 def _microseconds(moment: datetime) -> int:

@@ -39,3 +39,18 @@ def test_the_fast_encoder_writes_the_libraries_bytes(steps):
     assert len({type(event) for event in events}) >= 4  # markets, oracles, accounts, receipts
     for event in events:
         assert FAST(event) == STOCK.to_stored_event(event)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(trading_step, min_size=1, max_size=30))
+def test_the_hot_path_records_exactly_the_events_of_the_library_path(steps):
+    from domain.aggregate import HotEventMethod
+
+    hot = [STOCK.to_stored_event(event) for event in recorded_events(steps)]
+    HotEventMethod.enabled = False
+    try:
+        library = [STOCK.to_stored_event(event) for event in recorded_events(steps)]
+    finally:
+        HotEventMethod.enabled = True
+    assert hot == library
+    assert any(stored.topic.endswith(("OrderPlaced", "CommandRejected")) for stored in hot)
