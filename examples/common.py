@@ -1,6 +1,7 @@
 """What the example bots share: flags, dev keys, market set-up and funding, fill printing.
 
-Dev path for money: deposits are signed by the operator (admin) key, whose keyfile is
+Money: with a chain (``QD_RPC_URLS``, as in `make run`) a bot deposits on chain itself
+(`examples.onchain_funding`). Without one, the dev path: deposits are signed by the operator (admin) key, whose keyfile is
 ``$QD_ADMIN_KEYFILE`` (else ``$QD_STATE_DIR/keys/admin.json``, else ``.state/keys/admin.json``;
 created on first use). The engine must be started with that key as its admin
 (``QD_ADMIN_PUBKEY``): ``python -m examples.common admin-pubkey`` prints it.
@@ -82,11 +83,24 @@ async def ensure_market(operator: BotClient, market: str, price: int) -> None:
 
 
 async def open_and_fund(bot: BotClient, operator: BotClient, usdc: int) -> None:
-    """Open the bot's account and credit it ``usdc`` (whole USDC) through the dev deposit path."""
+    """Open the bot's account and give it ``usdc`` (whole USDC).
+
+    With a chain configured (``QD_RPC_URLS``, the local devnet in `make run`) the bot deposits on
+    chain itself (`examples.onchain_funding`); without one, the operator's dev deposit path
+    credits it directly (nothing on chain: only for stacks that have no chain to settle on).
+    """
     opened = await bot.open_account()
-    print(f"open account {bot.owner}: {'ok' if opened.accepted else opened.reason}")
+    print(f"open account {bot.owner}: {'ok' if opened.accepted else opened.reason}", flush=True)
+    rpc_urls = [url for url in os.environ.get("QD_RPC_URLS", "").split(",") if url]
+    if rpc_urls:
+        from examples.onchain_funding import fund_on_chain  # the chain client only when there is a chain
+
+        signature = await fund_on_chain(bot, rpc_urls, os.environ.get("QD_ONCHAIN_ASSETS", "USDC"), usdc * USDC)
+        print(f"deposit {usdc} USDC on chain ({signature}): credited", flush=True)
+        return
     funded = await operator.deposit_for(bot.owner, "USDC", usdc * USDC, chain_tx=f"dev-{bot.owner[:8]}")
-    print(f"deposit {usdc} USDC: {'ok' if funded.accepted else funded.reason + ' ' + funded.message}")
+    print(f"deposit {usdc} USDC (dev path): {'ok' if funded.accepted else funded.reason + ' ' + funded.message}",
+          flush=True)
 
 
 def snap(price: int, tick: int = 10_000) -> int:

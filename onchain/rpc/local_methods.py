@@ -116,7 +116,6 @@ class LocalRpcMethods:
             raise RpcError(INVALID_PARAMS, "only base64-encoded transactions are supported")
         raw = base64.b64decode(encoded)
         transaction = VersionedTransaction.from_bytes(raw)
-        signature = str(transaction.signatures[0])
         if not options.get("skipPreflight", False):
             simulated = self.svm.simulate_transaction(transaction)
             if isinstance(simulated, FailedTransactionMetadata):
@@ -124,6 +123,13 @@ class LocalRpcMethods:
                 raise RpcError(PREFLIGHT_FAILED, f"Transaction simulation failed: {simulated.err()}", {
                     "err": _error_json(simulated.err()), "logs": list(meta.logs()), "accounts": None,
                     "unitsConsumed": meta.compute_units_consumed(), "returnData": None, "innerInstructions": None})
+        return self._send_raw(raw)
+
+    def _send_raw(self, raw: bytes, block_time: int | None = None) -> str:
+        """Process a transaction (no preflight), remember it, and move on to the next slot."""
+        transaction = VersionedTransaction.from_bytes(raw)
+        signature = str(transaction.signatures[0])
+        block_time = int(time.time()) if block_time is None else block_time
         result = self.svm.send_transaction(transaction)
         slot = self.svm.get_clock().slot
         if isinstance(result, FailedTransactionMetadata):
@@ -131,10 +137,11 @@ class LocalRpcMethods:
             if "AlreadyProcessed" in str(result.err()):
                 return signature
             self.processed[signature] = _Processed(slot, raw, result.err(), list(meta.logs()),
-                                                   meta.compute_units_consumed(), int(time.time()))
+                                                   meta.compute_units_consumed(), block_time)
         else:
             self.processed[signature] = _Processed(slot, raw, None, list(result.logs()),
-                                                   result.compute_units_consumed(), int(time.time()))
+                                                   result.compute_units_consumed(), block_time)
+        self._record(raw, slot, block_time)
         # A new slot and blockhash per transaction, as a cluster would move on; the slot just
         # ended joins SlotHashes (newest first, 512 kept) so lookup tables can be created from it.
         ended_hash = self.svm.latest_blockhash()
@@ -142,6 +149,9 @@ class LocalRpcMethods:
         self.svm.expire_blockhash()
         self.svm.set_slot_hashes([(slot, ended_hash)] + [h for h in self.svm.get_slot_hashes() if h[0] != slot][:511])
         return signature
+
+    def _record(self, raw: bytes, slot: int, block_time: int) -> None:
+        """Hook: a transaction was processed at ``slot`` (the devnet journals it)."""
 
     def rpc_getSignatureStatuses(self, signatures, *_):
         statuses = []

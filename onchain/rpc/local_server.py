@@ -69,9 +69,9 @@ def build_svm() -> LiteSVM:
     return svm
 
 
-def serve(port: int, host: str = "127.0.0.1") -> ThreadingHTTPServer:
+def serve(port: int, host: str = "127.0.0.1", methods: LocalRpcMethods | None = None) -> ThreadingHTTPServer:
     """Create (not start) the server; ``server.server_address[1]`` is the bound port."""
-    server = ThreadingHTTPServer((host, port), make_handler(LocalRpcMethods(build_svm())))
+    server = ThreadingHTTPServer((host, port), make_handler(methods or LocalRpcMethods(build_svm())))
     server.daemon_threads = True
     return server
 
