@@ -16,7 +16,8 @@ candles with the projector's own date_bin SQL), spread over 10 days in both mark
 - `server_cpu_us_per_req` / `pg_cpu_us_per_req`: CPU time (user + system) the API processes and
   PostgreSQL spent per request during the load, from /proc: the figures that do not depend on
   how busy the machine is. `cpu_capacity_req_s` = the cores (`os.cpu_count()`) divided by their
-  sum: the rate the API could serve if it had the machine to itself (the client excluded).
+  sum: the rate the API could serve if it had the machine to itself (the client excluded;
+  `client_cpu_us_per_req` is what the bench's own client spent, on the same cores).
 """
 
 from __future__ import annotations
@@ -87,17 +88,11 @@ class Connection:
 
     async def get(self, path: str, headers: str = "") -> tuple[int, bytes]:
         self.writer.write(f"GET {path} HTTP/1.1\r\nHost: bench\r\n{headers}\r\n".encode())
-        status_line = await self.reader.readline()
-        length = 0
-        while True:
-            line = await self.reader.readline()
-            if line in (b"\r\n", b""):
-                break
-            name, _, value = line.decode().partition(":")
-            if name.lower() == "content-length":
-                length = int(value)
+        head = (await self.reader.readuntil(b"\r\n\r\n")).lower()
+        start = head.index(b"content-length:") + 15
+        length = int(head[start:head.index(b"\r\n", start)])
         body = await self.reader.readexactly(length)
-        return int(status_line.split()[1]), body
+        return int(head[9:12]), body
 
 
 def dashboard_paths(cursor: str, auth: str) -> list[tuple[str, str]]:
@@ -227,18 +222,21 @@ async def main_async(args) -> None:
         cursor = encode_cursor(cursor_id)
         paths = dashboard_paths(cursor, await sign_in(port))
         await http_load(port, paths, 1.0, args.connections)  # warm-up
-        cpu_before = tree_cpu(server.pid), tree_cpu(postgres.process.pid)
+        cpu_before = tree_cpu(server.pid), tree_cpu(postgres.process.pid), time.process_time()
         count, latencies, errors = await http_load(port, paths, args.seconds, args.connections)
         server_cpu = (tree_cpu(server.pid) - cpu_before[0]) / max(count, 1) * 1e6
         pg_cpu = (tree_cpu(postgres.process.pid) - cpu_before[1]) / max(count, 1) * 1e6
+        client_cpu = (time.process_time() - cpu_before[2]) / max(count, 1) * 1e6
         limit = await sql_limit(postgres.dsn, args.seconds / 2, args.connections, cursor_id)
         print(f"{count / args.seconds:.0f} req/s (limit {limit:.0f} queries/s),"
               f" p50 {percentile(latencies, 0.5)} ms, p99 {percentile(latencies, 0.99)} ms;"
-              f" CPU per request: API {server_cpu:.0f} us, PostgreSQL {pg_cpu:.0f} us;"
+              f" CPU per request: API {server_cpu:.0f} us, PostgreSQL {pg_cpu:.0f} us,"
+              f" bench client {client_cpu:.0f} us;"
               f" load average {os.getloadavg()[0]:.1f}", flush=True)
         emit(bench="read_api", value=round(count / args.seconds), unit="req/s", limit=round(limit),
              p50_ms=percentile(latencies, 0.5), p99_ms=percentile(latencies, 0.99), errors=errors,
              server_cpu_us_per_req=round(server_cpu), pg_cpu_us_per_req=round(pg_cpu),
+             client_cpu_us_per_req=round(client_cpu),
              cpu_capacity_req_s=round((os.cpu_count() or 1) * 1e6 / (server_cpu + pg_cpu)),
              load_average=round(os.getloadavg()[0], 1), http=args.http,
              trades=args.trades, connections=args.connections, workers=args.workers)
