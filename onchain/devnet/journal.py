@@ -9,7 +9,8 @@ Failed transactions change nothing but the fee payer's lamports (and `getSignatu
 reports them), so they are journaled and replayed too. A torn last line (crash mid-write) is
 ignored: the transaction it held was never acknowledged.
 
-Invariant: after replay the accounts, slot and signature history equal those before the stop.
+Checked on replay: every transaction lands (or fails) as it did the first time, else
+`ReplayDiverged` stops the devnet. Invariant: after replay the accounts, slot and signature history equal those before the stop.
 """
 
 from __future__ import annotations
@@ -61,7 +62,11 @@ class JournaledRpcMethods(LocalRpcMethods):
             clock = self.svm.get_clock()
             clock.unix_timestamp = entry["unix_timestamp"]
             self.svm.set_clock(clock)
-            self._send_raw(base64.b64decode(entry["raw"]), entry.get("block_time"))
+            signature = self._send_raw(base64.b64decode(entry["raw"]), entry.get("block_time"))
+            if (self.processed[signature].error is None) != entry.get("landed", True):
+                raise ReplayDiverged(f"transaction {signature} at slot {entry['slot']}: "
+                                     f"{'landed' if entry.get('landed', True) else 'failed'} before, "
+                                     f"not on replay ({self.processed[signature].error})")
 
     def _append(self, entry: dict) -> None:
         if self.replaying or self._journal is None:
@@ -76,10 +81,11 @@ class JournaledRpcMethods(LocalRpcMethods):
         self._append({"kind": "airdrop", "address": address, "lamports": lamports, "slot": slot})
         return signature
 
-    def _record(self, raw: bytes, slot: int, block_time: int) -> None:
+    def _record(self, raw: bytes, slot: int, block_time: int, landed: bool) -> None:
         """Hook of LocalRpcMethods: a transaction was processed (landed or failed) at ``slot``."""
         self._append({"kind": "transaction", "raw": base64.b64encode(raw).decode(), "slot": slot,
-                      "unix_timestamp": self.svm.get_clock().unix_timestamp, "block_time": block_time})
+                      "unix_timestamp": self.svm.get_clock().unix_timestamp, "block_time": block_time,
+                      "landed": landed})
 
     def close(self) -> None:
         if self._journal is not None:
@@ -94,3 +100,7 @@ def _read_entries(path: Path):
             except ValueError:
                 log.warning("journal %s: line %d is torn (a crash mid-write); ignored", path, number)
                 return
+
+
+class ReplayDiverged(RuntimeError):
+    """A journaled transaction had another outcome on replay: the chain would not be the same."""

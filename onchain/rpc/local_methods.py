@@ -141,7 +141,7 @@ class LocalRpcMethods:
         else:
             self.processed[signature] = _Processed(slot, raw, None, list(result.logs()),
                                                    result.compute_units_consumed(), block_time)
-        self._record(raw, slot, block_time)
+        self._record(raw, slot, block_time, self.processed[signature].error is None)
         # A new slot and blockhash per transaction, as a cluster would move on; the slot just
         # ended joins SlotHashes (newest first, 512 kept) so lookup tables can be created from it.
         ended_hash = self.svm.latest_blockhash()
@@ -150,7 +150,7 @@ class LocalRpcMethods:
         self.svm.set_slot_hashes([(slot, ended_hash)] + [h for h in self.svm.get_slot_hashes() if h[0] != slot][:511])
         return signature
 
-    def _record(self, raw: bytes, slot: int, block_time: int) -> None:
+    def _record(self, raw: bytes, slot: int, block_time: int, landed: bool) -> None:
         """Hook: a transaction was processed at ``slot`` (the devnet journals it)."""
 
     def rpc_getSignatureStatuses(self, signatures, *_):
