@@ -122,7 +122,8 @@ class Engine:
     # --- the loop ----------------------------------------------------------------------------
     async def run(self) -> None:
         """Three stages in one event loop, each handing over through a bounded queue:
-        read (fetch + signature checks in a worker process) -> apply -> commit."""
+        read (fetch + signature checks in a worker process + intake + receipt look-up, which
+        overlaps the apply of the previous batch) -> apply -> commit."""
         verified: asyncio.Queue = asyncio.Queue(2)
         tasks = [asyncio.create_task(self._read_loop(verified)),
                  asyncio.create_task(self._commit_loop())]
@@ -133,16 +134,17 @@ class Engine:
                 if tasks[0].done():  # the read stage died (e.g. its worker process was killed)
                     raise RestartEngine("read stage stopped") from tasks[0].exception()
                 try:
-                    messages, verdicts = await asyncio.wait_for(verified.get(), 0.5)
+                    incomings, stored, cache = await asyncio.wait_for(verified.get(), 0.5)
                 except asyncio.TimeoutError:
                     continue
-                await self._process(messages, verdicts)
+                await self._process(incomings, stored, cache)
         finally:
             for task in tasks:
                 task.cancel()
 
     async def _read_loop(self, verified: asyncio.Queue) -> None:
-        """Fetch batches and verify their signatures off the event loop's process."""
+        """Fetch batches, verify their signatures off the event loop's process, check them and
+        look their command ids up in the store (in a thread, while the previous batch applies)."""
         loop = asyncio.get_running_loop()
         while True:
             try:
@@ -162,7 +164,29 @@ class Engine:
                 verdicts = await loop.run_in_executor(
                     self.verifier, signature_verdicts, [message.data for message in messages]
                 )
-            await verified.put((messages, verdicts))
+            began = time.perf_counter()
+            operators = self.settings.operators
+            if verdicts is None:
+                incomings = [receive(message, operators) for message in messages]
+            else:
+                incomings = [receive(message, operators, verdict)
+                             for message, verdict in zip(messages, verdicts)]
+            self.timings["intake"] += time.perf_counter() - began
+            # The look-up leaves out ids the cache knows NOW; ids applied later stay in that same
+            # cache until the apply, so `cache or stored` is exact then. A rebuild replaces the
+            # cache: `_process` looks again when the cache it gets is not the current one.
+            cache = self.applier.cache
+            stored = await self._stored_receipts(incomings)
+            self.timings["lookup"] += time.perf_counter() - began
+            await verified.put((incomings, stored, cache))
+
+    async def _stored_receipts(self, incomings: list) -> set:
+        """The receipt ids of the batch's new commands that the store already holds (one query
+        for the ids the receipt cache does not know)."""
+        unknown = self.applier.unknown_receipt_ids(incomings)
+        if not unknown:
+            return set()
+        return set(await asyncio.to_thread(self.store.existing_receipts, unknown))
 
     async def _fetch_batch(self) -> list:
         """Wait for one command, then take whatever else is already there, without lingering.
@@ -179,22 +203,11 @@ class Engine:
                 pass  # nothing else waiting (late ones stay queued for the next fetch)
         return messages
 
-    async def _process(self, messages: list, verdicts: list | None) -> None:
-        began = time.perf_counter()
-        operators = self.settings.operators
-        if verdicts is None:
-            incomings = [receive(message, operators) for message in messages]
-        else:
-            incomings = [receive(message, operators, verdict)
-                         for message, verdict in zip(messages, verdicts)]
-        self.timings["intake"] += time.perf_counter() - began
+    async def _process(self, incomings: list, stored: set, cache: ReceiptCache) -> None:
         if await self._out_of_order(incomings):
             return
-        unknown = self.applier.unknown_receipt_ids(incomings)
-        stored = set()
-        if unknown:
-            stored = set(await asyncio.to_thread(self.store.existing_receipts, unknown))
-        self.timings["lookup"] += time.perf_counter() - began
+        if cache is not self.applier.cache:  # rebuilt since the look-up: its cache is gone
+            stored = await self._stored_receipts(incomings)
         while True:
             try:
                 began = time.perf_counter()
@@ -205,6 +218,7 @@ class Engine:
                 await self.commits.join()  # the store must hold everything applied before
                 self.applier.poison.add(poison.seq)
                 await self.rebuild()
+                stored = await self._stored_receipts(incomings)  # the new cache is empty
         await self.commits.put(job)
 
     async def _out_of_order(self, incomings: list) -> bool:
