@@ -39,3 +39,27 @@ async def test_a_command_that_crashes_the_domain_is_refused_and_leaves_no_trace(
         store.close()
     assert live["state_hash"] == replayed.state_hash()
     assert replayed.account(alice.owner).dead_man_fires_at is None
+
+
+async def test_a_repeat_right_behind_a_crashing_command_is_still_answered_as_a_repeat(
+    nc, engine, operator, monkeypatch
+):
+    from tests.integration.engine.signing import signed
+
+    alice = await Bot(nc).start()
+    opening = signed(alice.keypair, m.OpenAccount(), command_id="open-once")
+    first = await alice.wait(await alice.publish(opening))
+    assert first.accepted
+
+    def crash(command, *, exchange, envelope, at, seq):
+        raise RuntimeError("a bug in the domain")
+
+    # The crash rebuilds the exchange (and empties the receipt cache) while the repeat, sent
+    # right behind it with another Nats-Msg-Id, is already fetched and looked up: it must
+    # still be recognised as a repeat, not applied a second time.
+    monkeypatch.setitem(handlers.HANDLERS, m.SetDeadManSwitch, crash)
+    crashing = await alice.publish(signed(alice.keypair, m.SetDeadManSwitch(cancel_at=1)))
+    repeat = await alice.publish(msgspec.structs.replace(opening, reply_to=""), msg_id="other-id")
+    assert (await alice.wait(crashing)).reason == "InternalError"
+    again = await alice.wait(repeat)
+    assert again.duplicate and again.accepted and again.seq == first.seq
