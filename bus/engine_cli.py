@@ -4,7 +4,7 @@
         [--deposit-watcher PUBKEY ...] [--batch-size 1000] [--verify-workers 1]
         [--snapshot-every 10000] [--log-level WARNING]
 
-Environment: QD_NATS_URL, QD_PG_DSN, QD_ADMIN_PUBKEY, QD_DEPOSIT_PUBKEY (comma-separated keys),
+Environment: QD_NATS_URL, QD_PG_DSN, QD_ADMIN_PUBKEY, QD_DEPOSIT_PUBKEY, QD_SETTLER_PUBKEY (comma-separated keys),
 QD_ADMIN_KEYFILE (a Solana keyfile whose public key is an admin key), QD_LOG_LEVEL.
 """
 
@@ -31,6 +31,7 @@ def settings_from_arguments(argv: list[str] | None = None) -> EngineSettings:
     parser.add_argument("--pg", default=os.environ.get("QD_PG_DSN", ""))
     parser.add_argument("--admin", action="append", default=_keys("QD_ADMIN_PUBKEY"))
     parser.add_argument("--deposit-watcher", action="append", default=_keys("QD_DEPOSIT_PUBKEY"))
+    parser.add_argument("--settler", action="append", default=_keys("QD_SETTLER_PUBKEY"))
     parser.add_argument("--admin-keyfile", default=os.environ.get("QD_ADMIN_KEYFILE", ""),
                         help="Solana keyfile whose public key is an admin key")
     parser.add_argument("--batch-size", type=int, default=1000)
@@ -55,7 +56,8 @@ def settings_from_arguments(argv: list[str] | None = None) -> EngineSettings:
         nats_url=arguments.nats, pg_dsn=arguments.pg, batch_size=arguments.batch_size,
         verify_workers=arguments.verify_workers, snapshot_every=arguments.snapshot_every,
         operators=OperatorKeys(admin=frozenset(arguments.admin),
-                               deposit_watchers=frozenset(arguments.deposit_watcher)),
+                               deposit_watchers=frozenset(arguments.deposit_watcher),
+                               settlers=frozenset(arguments.settler)),
     )
 
 

@@ -19,7 +19,7 @@ import msgspec
 
 from commands import envelope as envelopes
 from commands.envelope import Envelope
-from commands.messages import ADMIN_COMMANDS, WATCHER_COMMANDS
+from commands.messages import ADMIN_COMMANDS, SETTLER_COMMANDS, WATCHER_COMMANDS
 from commands.receipts import receipt_id
 from commands.rejections import Rejection
 
@@ -32,6 +32,7 @@ class OperatorKeys:
 
     admin: frozenset[str] = frozenset()
     deposit_watchers: frozenset[str] = frozenset()
+    settlers: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -115,6 +116,8 @@ def receive(message: Any, operators: OperatorKeys, signature_valid: bool | None 
         operators.admin | operators.deposit_watchers
     ):
         return _reject(incoming, Rejection.NOT_AUTHORIZED, "deposits come from the watcher")
+    if command_type in SETTLER_COMMANDS and envelope.signer not in (operators.admin | operators.settlers):
+        return _reject(incoming, Rejection.NOT_AUTHORIZED, "settlement records come from the settler")
     incoming.authenticated = True
     incoming.receipt_id = receipt_id(envelope.owner, envelope.command_id)
     if envelope.expires_at is None and envelope.nonce is None:

@@ -148,6 +148,32 @@ def run_risk_sweep(command: m.RunRiskSweep, *, exchange: Any, envelope: Envelope
     exchange.risk_sweep(at, seq, liquidator=liquidator)
 
 
+def propose_settlement_batch(command: m.ProposeSettlementBatch, *, exchange: Any, envelope: Envelope, at: int,
+                             seq: int) -> None:
+    exchange.propose_settlement_batch(
+        at, seq, sequence=command.sequence, first_position=command.first_position,
+        last_position=command.last_position, log_hash=command.log_hash, previous_hash=command.previous_hash,
+        withdrawal_ids=list(command.withdrawal_ids),
+    )
+
+
+def record_settlement_batch(command: m.RecordSettlementBatch, *, exchange: Any, envelope: Envelope, at: int,
+                            seq: int) -> None:
+    exchange.record_settlement_batch(at, seq, sequence=command.sequence, log_hash=command.log_hash,
+                                     chain_tx=command.chain_tx)
+
+
+def complete_withdrawal(command: m.CompleteWithdrawal, *, exchange: Any, envelope: Envelope, at: int, seq: int) -> None:
+    """The envelope's owner is the withdrawing account; the settler key signed it."""
+    exchange.complete_withdrawal(at, seq, owner=envelope.owner, withdrawal_id=command.withdrawal_id,
+                                 chain_tx=command.chain_tx or None)
+
+
+def refund_withdrawal(command: m.RefundWithdrawal, *, exchange: Any, envelope: Envelope, at: int, seq: int) -> None:
+    exchange.refund_withdrawal(at, seq, owner=envelope.owner, withdrawal_id=command.withdrawal_id,
+                               reason=command.reason)
+
+
 Handler = Callable[..., None]
 
 # The whole routing table: command type -> handler.
@@ -170,6 +196,10 @@ HANDLERS: dict[type, Handler] = {
     m.Liquidate: liquidate,
     m.SettleFunding: settle_funding,
     m.RunRiskSweep: run_risk_sweep,
+    m.ProposeSettlementBatch: propose_settlement_batch,
+    m.RecordSettlementBatch: record_settlement_batch,
+    m.CompleteWithdrawal: complete_withdrawal,
+    m.RefundWithdrawal: refund_withdrawal,
 }
 
 

@@ -209,11 +209,51 @@ class RunRiskSweep(_Command):
     liquidate: bool = False
 
 
+LogHash = Annotated[str, Meta(min_length=64, max_length=64, pattern=r"^[0-9a-f]{64}$")]
+ChainTx = Annotated[str, Meta(max_length=128)]
+
+
+class ProposeSettlementBatch(_Command):
+    """The settler is about to send on-chain batch `sequence` (= last settled + 1), netting the
+    log positions first..last, committing to the audit-chain `log_hash` at `last_position`.
+    Settler or admin key."""
+
+    sequence: PositiveInt
+    first_position: PositiveInt
+    last_position: PositiveInt
+    log_hash: LogHash
+    previous_hash: LogHash
+    withdrawal_ids: Annotated[list[NonNegativeInt], Meta(max_length=128)] = []
+
+
+class RecordSettlementBatch(_Command):
+    """The program accepted the proposed batch `sequence` in transaction `chain_tx`. Settler or admin key."""
+
+    sequence: PositiveInt
+    log_hash: LogHash
+    chain_tx: ChainTx = ""
+
+
+class CompleteWithdrawal(_Command):
+    """A pending withdrawal of the envelope's owner was paid out on chain. Settler or admin key."""
+
+    withdrawal_id: NonNegativeInt
+    chain_tx: ChainTx = ""
+
+
+class RefundWithdrawal(_Command):
+    """A pending withdrawal of the envelope's owner cannot be paid: credit it back. Settler or admin key."""
+
+    withdrawal_id: NonNegativeInt
+    reason: Annotated[str, Meta(min_length=1, max_length=128)]
+
+
 Command = Union[
     OpenAccount, AddDelegate, RemoveDelegate, Deposit, RequestWithdrawal, Transfer,
     PlaceOrder, CancelOrder, CancelAll, ModifyOrder, SetDeadManSwitch,
     CreateMarket, ChangeMarket, SetMarketStatus, SetOraclePrice, Liquidate,
     SettleFunding, RunRiskSweep,
+    ProposeSettlementBatch, RecordSettlementBatch, CompleteWithdrawal, RefundWithdrawal,
 ]
 
 ADMIN_COMMANDS: frozenset[type] = frozenset(
@@ -225,6 +265,10 @@ OWNER_ONLY_COMMANDS: frozenset[type] = frozenset(
 )
 # Commands signed by the deposit watcher (or the admin key), never by the account.
 WATCHER_COMMANDS: frozenset[type] = frozenset({Deposit})
+# Commands signed by the on-chain settler (or the admin key), never by the account.
+SETTLER_COMMANDS: frozenset[type] = frozenset(
+    {ProposeSettlementBatch, RecordSettlementBatch, CompleteWithdrawal, RefundWithdrawal}
+)
 
 
 def command_kind(command: msgspec.Struct) -> str:

@@ -29,7 +29,9 @@ signed the command (verified by the engine); None means the owner.
                destination=None, signer) -> withdrawal id; transfer(owner, from_sub_account,
                to_sub_account, asset, amount, signer)
   Settler:     complete_withdrawal(owner, withdrawal_id, chain_tx=None); refund_withdrawal(owner,
-               withdrawal_id, reason) (operator commands from the on-chain settler)
+               withdrawal_id, reason) (operator commands from the on-chain settler);
+               propose_settlement_batch(sequence, first_position, last_position, log_hash,
+               previous_hash, withdrawal_ids); record_settlement_batch(sequence, log_hash, chain_tx)
   Orders:      place_order(owner, sub_account, market, side, size, price, order_type="limit",
                  time_in_force="gtc", post_only="off", self_trade="cancel_taker",
                  reduce_only=False, client_order_id=None, expires_at=None, trigger_price=None,
@@ -68,13 +70,16 @@ from .order_use_cases import OrderOutcome, OrderUseCases
 from .rejections import RejectReason, Rejected
 from .state_hash import state_hash
 from .time_use_cases import ExpirySweep, TimeUseCases
+from .settlement_batches import Settlement
+from .settlement_use_cases import SettlementUseCases
 
 _COLLATERAL_SYMBOLS = frozenset(a.value for a in Asset)
 
 __all__ = ["Exchange", "ExpirySweep", "OrderOutcome", "Rejected", "RejectReason"]
 
 
-class Exchange(AccountUseCases, OrderUseCases, TimeUseCases, OracleUseCases, FundingUseCases, LiquidationUseCases):
+class Exchange(AccountUseCases, OrderUseCases, TimeUseCases, OracleUseCases, FundingUseCases, LiquidationUseCases,
+               SettlementUseCases):
     """All of the exchange's aggregates, in memory, and the use cases over them."""
 
     def __init__(self) -> None:
@@ -82,6 +87,7 @@ class Exchange(AccountUseCases, OrderUseCases, TimeUseCases, OracleUseCases, Fun
         self.accounts: dict[str, Account] = {}
         self.oracles: dict[str, Oracle] = {}
         self.insurance_fund: InsuranceFund | None = None
+        self.settlement: Settlement | None = None  # the on-chain batch record (settler)
         self._changed: dict[object, object] = {}
         # Armed dead-man switches: owner -> fires_at, and a heap of (fires_at, owner) with lazy
         # deletion, so the sweep that runs before every command costs O(1) when nothing is due.
@@ -105,6 +111,8 @@ class Exchange(AccountUseCases, OrderUseCases, TimeUseCases, OracleUseCases, Fun
                 exchange.oracles[aggregate.symbol] = aggregate
             elif isinstance(aggregate, InsuranceFund):
                 exchange.insurance_fund = aggregate
+            elif isinstance(aggregate, Settlement):
+                exchange.settlement = aggregate
             else:
                 raise TypeError(f"not an aggregate of this domain: {type(aggregate).__name__}")
         return exchange
@@ -116,6 +124,8 @@ class Exchange(AccountUseCases, OrderUseCases, TimeUseCases, OracleUseCases, Fun
         aggregates += [self.oracles[s] for s in sorted(self.oracles)]
         if self.insurance_fund is not None:
             aggregates.append(self.insurance_fund)
+        if self.settlement is not None:
+            aggregates.append(self.settlement)
         return aggregates
 
     def collect_changed(self) -> list:

@@ -47,6 +47,8 @@ class RejectReason(StrEnum):
     NOT_LIQUIDATABLE = "NotLiquidatable"
     FUNDING_ALREADY_SETTLED = "FundingAlreadySettled"
     INVALID_LIQUIDATOR = "InvalidLiquidator"
+    ALREADY_SETTLED = "AlreadySettled"
+    INVALID_SETTLEMENT_BATCH = "InvalidSettlementBatch"
 
 
 class DomainError(Exception):

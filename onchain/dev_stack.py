@@ -112,7 +112,8 @@ async def running_stack(nats_url: str, pg_dsn: str, rpc_url: str, tmp_path, with
         install_chain(conn, EVENTS_TABLE)
     stop = asyncio.Event()
     settings = EngineSettings(nats_url=nats_url, pg_dsn=pg_dsn, operators=OperatorKeys(
-        admin=frozenset({str(exchange.admin.pubkey())}), deposit_watchers=frozenset({str(watcher_key.pubkey())})))
+        admin=frozenset({str(exchange.admin.pubkey())}), deposit_watchers=frozenset({str(watcher_key.pubkey())}),
+        settlers=frozenset({str(exchange.authority.pubkey())})))
     relay_connection = await nats.connect(nats_url)
     await streams.declare(relay_connection.jetstream(), consumers=())  # before the first command
     tasks = [asyncio.create_task(run_forever(settings, stop))]

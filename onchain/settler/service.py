@@ -2,9 +2,13 @@
 
 Start-up reconciles with the chain before anything else: the exchange's `last_sequence` and
 `log_hash` say which batch landed last and — through the audit chain — up to which log
-position; a `proposed` journal row at or below that sequence is marked settled (the crash
-happened between sending and recording), one above it is superseded by the next proposal.
-Then events are followed from that position on, so nothing is settled twice or skipped.
+position; if the log's last `BatchProposed` is that batch but was never recorded as settled (the
+crash happened between sending and recording), it is recorded now (`onchain.settler.record`); a
+proposal above it is superseded by the next proposal of the same sequence. Then events are
+followed from that position on, so nothing is settled twice or skipped.
+
+The record: each batch is proposed in the log before it is sent and recorded settled after it
+landed, with its withdrawals completed (engine commands signed by the settler's key).
 
 Exactly once on chain: every batch carries sequence = last + 1 and the previous hash; the
 program refuses a replay (SequenceReplayed), so a re-sent transaction cannot settle twice.
@@ -40,9 +44,11 @@ from onchain.settler import log_chain
 from onchain.settler.batch import (MAX_ACCOUNT_LOCKS, SettlementBatch, associated_token_address, batch_from,
                                    fits)
 from onchain.settler.event_feed import AccountEventFeed, payload
+from client.bot_client import BotClient
 from onchain.settler.journal import Journal
 from onchain.settler.lookup import SettlerLookupTable
 from onchain.settler.netting import AccountKey, CannotSettle, Netting
+from onchain.settler.record import SettlementRecord
 
 log = logging.getLogger("onchain.settler")
 FEE_SUB_ACCOUNT, POOL_SUB_ACCOUNT = 0, 1  # the authority's own user accounts
@@ -90,6 +96,8 @@ class Settler:
             await asyncio.to_thread(log_chain.install, self.conn)
         log_chain.check_installed(self.conn)
         self.journal = Journal(self.conn)
+        self.bot = await BotClient.connect(self.settings.nats_url, self.authority)
+        self.record = SettlementRecord(self.bot, self.conn)
         self.rpc = FailoverRpc(self.settings.rpc_urls)
         self.gateway = ChainGateway(self.rpc)
         self.client = self.gateway.client
@@ -116,9 +124,7 @@ class Settler:
         """Align with the chain: last sequence, its hash, its log position; restart the feed there."""
         state = await self.gateway.exchange_state()
         position = log_chain.position_of(self.conn, state.log_hash)
-        for sequence in self.journal.proposed_up_to(state.last_sequence):
-            log.warning("batch %s was sent before a crash and landed; recording it", sequence)
-            self.journal.settled(sequence, None, None)
+        await self.record.catch_up(state.last_sequence, state.log_hash)
         self.sequence, self.previous_hash, self.position = state.last_sequence, state.log_hash, position
         self.netting = self._new_netting()
         await self.feed.start_after(position)
@@ -173,7 +179,7 @@ class Settler:
             return None
         log_hash = await asyncio.to_thread(log_chain.hash_at, self.conn, self.netting.last_position)
         batch = batch_from(self.netting, self.sequence + 1, self.previous_hash, log_hash, self.position + 1)
-        await asyncio.to_thread(self.journal.propose, batch)
+        await self.record.proposed(batch)
         await self._open_destinations(batch)
         landed = await self._send(batch.instruction(self.client, self.authority.pubkey(), self.assets))
         if landed is None:  # the chain already has this sequence: a twin of ours landed it
@@ -182,7 +188,8 @@ class Settler:
         if self.settings.crash_after_submit:
             log.error("fault injection: crashing between submit and record of batch %s", batch.sequence)
             os._exit(70)
-        await asyncio.to_thread(self.journal.settled, batch.sequence, landed.signature, landed.compute_units)
+        await self.record.settled(batch.sequence, log_hash, landed.signature,
+                                  [(payout.account.owner, payout.withdrawal_id) for payout in batch.payouts])
         self.sequence, self.previous_hash, self.position = batch.sequence, log_hash, batch.last_position
         self.netting = self._new_netting()
         self.settled_batches.append(batch)
@@ -222,7 +229,8 @@ class Settler:
 
     async def close(self) -> None:
         """Release what start() opened (safe after a partial start)."""
-        closings = [getattr(self, "feed", None) and self.feed.close(), getattr(self, "nc", None) and self.nc.close(),
+        closings = [getattr(self, "feed", None) and self.feed.close(), getattr(self, "bot", None) and self.bot.close(),
+                    getattr(self, "nc", None) and self.nc.close(),
                     getattr(self, "rpc", None) and self.rpc.close()]
         for closing in closings:
             if closing is None:

@@ -20,6 +20,8 @@ from solders.keypair import Keypair
 from typer.testing import CliRunner
 
 from bus import streams
+from bus.event_store import EVENTS_TABLE
+from domain.settlement_batches import settlement_aggregate_id
 from client.bot_client import BotClient
 from client.keys import save_keypair
 from deploy.local.nats import NatsServer
@@ -134,6 +136,9 @@ async def test_deposit_trade_settle_and_reconcile(stack):
         await running
         await settler.close()
 
+    # The log records the batches as settled, and Alice's withdrawal as completed by the settler.
+    assert settlement_events(stack)[-1] == "BatchSettled"
+    assert stack.sql(f"SELECT count(*) FROM {EVENTS_TABLE} WHERE topic LIKE %s", "%Account.Withdrawn") == [(1,)]
     # The withdrawal left the vault to Alice's wallet (100 left after depositing 900, +100).
     wallet = await stack.gateway.account_data(alice.wallet)
     assert int.from_bytes(wallet[64:72], "little") == 200 * USDC  # SPL token account: amount at 64
@@ -199,8 +204,7 @@ async def test_a_crash_between_submit_and_record_settles_once(stack, tmp_path):
         env={**os.environ, CRASH_AFTER_SUBMIT: "1"}, timeout=60, capture_output=True, text=True)
     assert crashing.returncode == 70, crashing.stderr[-2000:]
     assert (await stack.gateway.exchange_state()).last_sequence == 1
-    [(status,)] = stack.sql("SELECT status FROM onchain_settlement_batches WHERE sequence = 1")
-    assert status == "proposed"
+    assert settlement_events(stack) == ["Created", "BatchProposed"]  # proposed in the log, not recorded
     after_first = await chain_balance(stack, alice), await chain_balance(stack, bob)
     assert after_first == (900 * USDC - 50_000, 900 * USDC - 20_000)
 
@@ -208,14 +212,14 @@ async def test_a_crash_between_submit_and_record_settles_once(stack, tmp_path):
     # (the restarted settler sends legacy transactions: both paths are exercised)
     settler = Settler(stack.settler_settings(lookup_table=False))
     await settler.start()
-    [(record,)] = stack.sql("SELECT record FROM onchain_settlement_batches WHERE sequence = 1")
-    replay = settler.client.settle_batch(stack.exchange.authority.pubkey(), 1, bytes.fromhex(record["previous_hash"]),
-                                         bytes.fromhex(record["log_hash"]), [])
+    proposal = settler.record.last_proposal()
+    replay = settler.client.settle_batch(stack.exchange.authority.pubkey(), 1, bytes.fromhex(proposal["previous_hash"]),
+                                         bytes.fromhex(proposal["log_hash"]), [])
     with pytest.raises(RPCException, match=f"Custom\\({ERROR_CODES['SequenceReplayed']}\\)"):
         await settler.gateway.send([replay], stack.exchange.authority)
 
     # The restarted settler reconciled: batch 1 is recorded as settled, and it goes on from there.
-    assert stack.sql("SELECT status FROM onchain_settlement_batches WHERE sequence = 1") == [("settled",)]
+    assert settlement_events(stack) == ["Created", "BatchProposed", "BatchSettled"]
     assert settler.sequence == 1
     await trade(stack, bob, alice, 110)
     stop = asyncio.Event()
@@ -229,8 +233,7 @@ async def test_a_crash_between_submit_and_record_settles_once(stack, tmp_path):
     # Each trade settled exactly once.
     assert await chain_balance(stack, alice) == 900 * USDC - 50_000 + 10 * USDC - 22_000
     assert await chain_balance(stack, bob) == 900 * USDC - 20_000 - 10 * USDC - 55_000
-    assert stack.sql("SELECT sequence, status FROM onchain_settlement_batches ORDER BY sequence") == [
-        (1, "settled"), (2, "settled")]
+    assert settlement_events(stack) == ["Created", "BatchProposed", "BatchSettled", "BatchProposed", "BatchSettled"]
 
 
 async def _paid_out(settler) -> bool:
@@ -321,3 +324,10 @@ async def test_a_withdrawal_to_a_wallet_without_a_token_account_is_paid(stack):
     paid = await stack.gateway.account_data(destination)
     assert int.from_bytes(paid[64:72], "little") == 40 * USDC
     assert int((await stack.gateway.user_account(carol_key.pubkey(), 0)).balances[0]) == 60 * USDC
+
+
+def settlement_events(stack) -> list[str]:
+    """The event types of the log's Settlement aggregate, in order."""
+    rows = stack.sql(f"SELECT topic FROM {EVENTS_TABLE} WHERE originator_id = %s ORDER BY originator_version",
+                     settlement_aggregate_id())
+    return [topic.rsplit(".", 1)[-1] for (topic,) in rows]
