@@ -184,7 +184,8 @@ class ReadApiSettings(StoreSettings):
     read_api_port: Port = 8080
     read_api_pool: Annotated[int, Field(ge=1, le=200)] = 8  # database connections per process
     read_api_workers: Annotated[int, Field(ge=1, le=64)] = 1  # uvicorn worker processes
-    read_api_anonymous_rate: Annotated[float, Field(gt=0)] = 50.0
+    read_api_anonymous_rate: Annotated[float, Field(gt=0)] = 50.0  # req/s per IP
+    read_api_authenticated_rate: Annotated[float, Field(gt=0)] = 200.0  # req/s per signed-in wallet
     read_api_token_secret: SecretStr
 
     @field_validator("read_api_token_secret")

@@ -59,7 +59,8 @@ def _read_api(c: s.ReadApiSettings) -> list[str]:
     return ["--pg", c.pg_dsn.get_secret_value(), "--host", c.read_api_host,
             "--port", str(c.read_api_port), "--pool", str(c.read_api_pool),
             "--workers", str(c.read_api_workers),
-            "--anonymous-rate", str(c.read_api_anonymous_rate)]
+            "--anonymous-rate", str(c.read_api_anonymous_rate),
+            "--authenticated-rate", str(c.read_api_authenticated_rate)]
 
 
 def _chain(c: s.ChainSettings) -> list[str]:
