@@ -35,6 +35,9 @@ def settings_from_arguments(argv: list[str] | None = None) -> SettlerSettings:
     state_dir = Path(os.environ.get("QD_STATE_DIR", "."))
     parser.add_argument("--keypair", default=os.environ.get("QD_SETTLER_KEYPAIR",
                                                             str(state_dir / "settler-authority.json")))
+    parser.add_argument("--record-keypair", default=os.environ.get("QD_SETTLER_RECORD_KEYPAIR", ""),
+                        help="signs the log's settlement record (default: the authority key, which the engine "
+                             "must admit via QD_SETTLER_PUBKEY; a dev stack without it uses QD_ADMIN_KEYFILE)")
     parser.add_argument("--assets", default=os.environ.get("QD_ONCHAIN_ASSETS", "USDC"))
     parser.add_argument("--idle-seconds", type=float, default=0.3)
     parser.add_argument("--max-wait-seconds", type=float, default=2.0)
@@ -54,7 +57,18 @@ def settings_from_arguments(argv: list[str] | None = None) -> SettlerSettings:
         authority=load_or_create_keypair(arguments.keypair), asset_symbols=parse_symbols(arguments.assets),
         idle_seconds=arguments.idle_seconds, max_wait_seconds=arguments.max_wait_seconds,
         install_chain=arguments.install_chain, lookup_table=not arguments.legacy_transactions,
-        max_account_locks=arguments.max_account_locks)
+        max_account_locks=arguments.max_account_locks, record_key=_record_key(arguments.record_keypair))
+
+
+def _record_key(keyfile: str):
+    """The key that signs the record commands: explicit, else the authority (None) when the engine
+    is configured with a settler key, else the dev stack's admin key (the engine admits admin)."""
+    if keyfile:
+        return load_or_create_keypair(keyfile)
+    if not os.environ.get("QD_SETTLER_PUBKEY") and os.environ.get("QD_ADMIN_KEYFILE"):
+        log.warning("no QD_SETTLER_PUBKEY: signing the settlement record with the admin key (dev stack)")
+        return load_or_create_keypair(os.environ["QD_ADMIN_KEYFILE"])
+    return None
 
 
 async def run_forever(settings: SettlerSettings, stop: asyncio.Event) -> None:

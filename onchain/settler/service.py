@@ -71,6 +71,7 @@ class SettlerSettings:
     lookup_table: bool = True  # v0 transactions through the settler's address lookup table
     max_account_locks: int = MAX_ACCOUNT_LOCKS
     install_chain: bool = False  # dev stacks: install the audit hash chain if it is missing
+    record_key: Keypair | None = None  # signs the log record commands (default: the authority)
     crash_after_submit: bool = field(default_factory=lambda: os.environ.get(CRASH_AFTER_SUBMIT) == "1")
 
 
@@ -96,7 +97,7 @@ class Settler:
             await asyncio.to_thread(log_chain.install, self.conn)
         log_chain.check_installed(self.conn)
         self.journal = Journal(self.conn)
-        self.bot = await BotClient.connect(self.settings.nats_url, self.authority)
+        self.bot = await BotClient.connect(self.settings.nats_url, self.settings.record_key or self.authority)
         self.record = SettlementRecord(self.bot, self.conn)
         self.rpc = FailoverRpc(self.settings.rpc_urls)
         self.gateway = ChainGateway(self.rpc)
