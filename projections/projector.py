@@ -8,9 +8,11 @@ A PoisonEvent propagates: the process logs it (naming the event) and exits non-z
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 import nats
+import nats.errors
 
 from projections.catalog import active_schema, ensure_active
 from projections.consumer import Feed, declare_consumer
@@ -30,7 +32,7 @@ async def run_projector(name: str, nats_url: str, dsn: str, *, batch_size: int =
     """Run projector `name` until `stop` is set (forever when None)."""
     stop = stop or asyncio.Event()
     conn = open_projector_connection(dsn)
-    nc = await nats.connect(nats_url, max_reconnect_attempts=-1)
+    nc = await nats.connect(servers=nats_url.split(","), max_reconnect_attempts=-1)
     try:
         model = REGISTRY[name](detect_flavour(conn))
         use_copy = supports_copy(conn)
@@ -45,11 +47,20 @@ async def run_projector(name: str, nats_url: str, dsn: str, *, batch_size: int =
                         use_copy=use_copy)
             await feed.start()
             while not stop.is_set():
-                await feed.step(timeout=idle_timeout)
+                try:
+                    await feed.step(timeout=idle_timeout)
+                except (nats.errors.Error, asyncio.TimeoutError, OSError) as error:
+                    # The connection or a cluster node went away mid-batch: nothing half-done
+                    # was committed (rows and position go together), so resume from the
+                    # recorded position with a freshly declared consumer.
+                    log.warning("projector %s: %r; resuming from the recorded position", name, error)
+                    await asyncio.sleep(0.5)
+                    break
                 if active_schema(conn, name) != schema:
                     log.info("projector %s: serving schema switched; moving over", name)
                     break
-            await feed.stop()
+            with contextlib.suppress(nats.errors.Error, asyncio.TimeoutError, OSError):
+                await feed.stop()
     finally:
         await nc.close()
         conn.close()

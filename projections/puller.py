@@ -16,10 +16,12 @@ from __future__ import annotations
 import asyncio
 import json
 
+import nats.errors
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
 STATUS_HEADER = "Status"
+REQUEST_GRACE = 5.0  # seconds past a request's expiry before it counts as lost
 HEARTBEAT = "100"
 
 
@@ -33,6 +35,7 @@ class Puller:
         self.outstanding = 0  # messages the open request may still deliver
         self.lingering = False  # whether the open request waits for new messages
         self.changed = asyncio.Event()
+        self.request_lost_after = 0.0  # loop time after which the open request must have ended
         self.inbox = ""
         self.subscription = None
 
@@ -59,6 +62,9 @@ class Puller:
             "batch": batch, "expires": int(wait * 1e9)}
         self.outstanding = batch
         self.lingering = wait is not None
+        # A request ends with messages or a status; if neither came by then, the server that
+        # held it is gone (e.g. a cluster node died) and it never will.
+        self.request_lost_after = asyncio.get_running_loop().time() + (wait or 0.0) + REQUEST_GRACE
         self.changed.clear()
         await self.nc.publish(self.request_subject, json.dumps(body).encode(), reply=self.inbox)
 
@@ -75,7 +81,16 @@ class Puller:
                 return
 
     async def fetch(self, batch: int, timeout: float) -> list[Msg]:
-        """Up to `batch` messages; waits at most about `timeout` when none are available."""
+        """Up to `batch` messages; waits at most about `timeout` when none are available.
+
+        Raises nats' TimeoutError when the open request was lost: re-requesting is not enough,
+        since messages it had delivered may be lost with it and a later cumulative ack would
+        acknowledge them unapplied; the caller resumes from its recorded position instead.
+        """
+        if not self.buffer and self.outstanding and \
+                asyncio.get_running_loop().time() > self.request_lost_after:
+            self.outstanding = 0
+            raise nats.errors.TimeoutError
         if not self.buffer:
             if self.outstanding == 0:
                 await self._request(batch, wait=None)
