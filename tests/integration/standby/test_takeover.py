@@ -1,0 +1,165 @@
+"""The engine's leader is SIGKILLed under load; the hot standby takes the lease and carries on.
+
+Two `python -m bus.standby` processes share one store and one NATS server: the first takes the
+PostgreSQL lease and leads, the second stands by. Bots (the real bot client) send a steady,
+bounded stream of signed orders, retrying with the same command id until answered, as a careful
+bot does. The leader is SIGKILLed mid-load. Afterwards:
+
+- every command has exactly one receipt in the store (a receipt's id is derived from the command
+  id, so a second application could not be stored — it would stop the engine instead);
+- the new leader's state hash equals a clean replay of the store (nothing applied twice);
+- the takeover time (kill -> first receipt from the new leader) is measured and printed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import time
+import uuid
+
+import msgspec
+import nats
+import psycopg
+from solders.keypair import Keypair
+
+from audit.chain import install_chain
+from audit.log_source import StoreLog
+from audit.replay import Replay
+from bus import streams
+from bus.engine import RPC_STATE
+from bus.event_store import EVENTS_TABLE, RECEIPT_TOPIC, ExchangeStore
+from client import BotClient
+from commands import messages
+
+USDC = 1_000_000
+LOAD_SECONDS, KILL_AT = 8.0, 2.5
+PACE_SECONDS = 0.02
+BOTS = 2
+ENV = {"QD_LEASE_POLL_SECONDS": "0.1"}
+
+
+async def send_until_answered(bot: BotClient, command, command_id: str, deadline: float, **options):
+    """Send with one command id until a receipt comes back (the leader may be dead meanwhile)."""
+    while True:
+        try:
+            return await bot.send(command, command_id=command_id, timeout=2.0, **options)
+        except (nats.errors.Error, asyncio.TimeoutError) as error:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no receipt for {command_id}: {error!r}") from error
+            await asyncio.sleep(0.05)
+
+
+async def steady_orders(bot: BotClient, index: int, until: float, outcomes: dict, answered_at: list) -> None:
+    """Alternate crossing buys and sells until `until`; record each outcome and its wall time."""
+    side = "sell" if index % 2 else "buy"
+    number = 0
+    while time.monotonic() < until:
+        number += 1
+        command_id = f"s{index}-{number}-{uuid.uuid4().hex[:6]}"
+        order = messages.PlaceOrder(market="SOL-PERP", side=side, size=1_000_000, price=100 * USDC,
+                                    client_order_id=f"o{number}")
+        outcomes[(bot.owner, command_id)] = await send_until_answered(bot, order, command_id, until + 60)
+        answered_at.append(time.time())
+        await asyncio.sleep(PACE_SECONDS)
+
+
+async def wait_until(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
+def lease_taken_at(log: str) -> float | None:
+    found = re.search(r"lease taken at ([0-9.]+)", log)
+    return float(found.group(1)) if found else None
+
+
+async def test_the_standby_takes_over_when_the_leader_is_killed(standby_nats_url, services, fresh_pg_dsn):
+    admin = Keypair()
+    # The store is chained before any engine writes, so the replay can verify it
+    ExchangeStore(fresh_pg_dsn).close()
+    with psycopg.connect(fresh_pg_dsn) as conn:
+        install_chain(conn, EVENTS_TABLE)
+    nc = await nats.connect(standby_nats_url)
+    for name in (streams.COMMANDS_STREAM, streams.EVENTS_STREAM):
+        try:
+            await nc.jetstream().delete_stream(name)
+        except Exception:  # noqa: BLE001 - not there yet
+            pass
+    engine_flags = ("--nats", standby_nats_url, "--pg", fresh_pg_dsn, "--admin", str(admin.pubkey()),
+                    "--batch-size", "200", "--log-level", "WARNING")
+
+    # The first process takes the lease and leads; the second stands by
+    services.start("leader", "bus.standby", *engine_flags, env=ENV)
+    await wait_until(lambda: lease_taken_at(services.log("leader", 0)), 60, "the leader to take the lease")
+    services.start("standby", "bus.standby", *engine_flags, env=ENV)
+    await wait_until(lambda: "standing by" in services.log("standby", 0), 60, "the standby to wait")
+
+    operator = await BotClient.connect(standby_nats_url, admin)
+    bots = [await BotClient.connect(standby_nats_url, Keypair()) for _ in range(BOTS)]
+    try:
+        # The operator lists SOL-PERP; each bot opens its account and is funded
+        setup_deadline = time.monotonic() + 60
+        market = messages.CreateMarket(
+            market="SOL-PERP", base_asset="SOL", tick_size=10_000, lot_size=1_000_000,
+            min_size=1_000_000, max_leverage=20, initial_margin_bps=500,
+            maintenance_margin_bps=250, maker_fee_bps=0, taker_fee_bps=5)
+        assert (await send_until_answered(operator, market, "market", setup_deadline)).accepted
+        price = messages.SetOraclePrice(symbol="SOL", price=100 * USDC)
+        assert (await send_until_answered(operator, price, "price", setup_deadline)).accepted
+        for bot in bots:
+            opened = await send_until_answered(bot, messages.OpenAccount(), f"open-{bot.owner}", setup_deadline)
+            deposit = messages.Deposit(asset="USDC", amount=100_000 * USDC, chain_tx=f"dev-{bot.owner[:8]}")
+            funded = await send_until_answered(operator, deposit, f"fund-{bot.owner}", setup_deadline,
+                                               owner=bot.owner)
+            assert opened.accepted and funded.accepted, (opened, funded)
+
+        # A steady load runs; the leader is SIGKILLed mid-load
+        outcomes: dict = {}
+        answered_at: list[float] = []
+        started = time.monotonic()
+        load = [asyncio.create_task(steady_orders(bot, i, started + LOAD_SECONDS, outcomes, answered_at))
+                for i, bot in enumerate(bots)]
+        await asyncio.sleep(KILL_AT)
+        answered_before_kill = len(answered_at)
+        killed_at = time.time()
+        os.killpg(services.processes["leader"].pid, signal.SIGKILL)
+        await asyncio.gather(*load)
+
+        # The standby took the lease and answered; the takeover time is kill -> first receipt after it
+        taken = lease_taken_at(services.log("standby", 0))
+        assert taken is not None and taken > killed_at, services.log("standby")
+        first_answer = min(t for t in answered_at if t >= taken)
+        takeover = first_answer - killed_at
+        answered_after = sum(1 for t in answered_at if t >= taken)
+        assert answered_before_kill > 10 and answered_after > 10, (answered_before_kill, answered_after)
+
+        # Every command has exactly one receipt in the store
+        with psycopg.connect(fresh_pg_dsn) as conn:
+            receipts = conn.execute(f"SELECT count(*), count(DISTINCT originator_id) FROM {EVENTS_TABLE} "
+                                    "WHERE topic = %s", (RECEIPT_TOPIC,)).fetchone()
+        setup_commands = 2 + 2 * BOTS
+        assert receipts[0] == receipts[1] == len(outcomes) + setup_commands, (receipts, len(outcomes))
+
+        # The new leader's state equals a clean replay of the store: nothing applied twice
+        live = msgspec.json.decode((await nc.request(RPC_STATE, b"", timeout=20)).data)
+        result = Replay().run(StoreLog(fresh_pg_dsn).rows(), until_command_seq=live["position"])
+        assert result.ok, result.chain_break or result.failure
+        assert result.checkpoints[-1].state_hash == live["state_hash"]
+        accepted = sum(1 for receipt in outcomes.values() if receipt.accepted)
+        print(f"\nstandby takeover: {takeover:.2f} s from SIGKILL to the first receipt of the new leader "
+              f"(lease taken after {taken - killed_at:.2f} s); {len(outcomes)} commands "
+              f"({accepted} accepted), {answered_before_kill} answered before the kill, {answered_after} after")
+        assert "standby" not in services.exited(), services.log("standby")
+    finally:
+        for client in (operator, *bots):
+            try:
+                await asyncio.wait_for(client.close(), 5)
+            except Exception:  # noqa: BLE001 - closing anyway
+                pass
+        await nc.close()
