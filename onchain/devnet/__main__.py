@@ -6,8 +6,8 @@ with the exchange initialized, durable across restarts, and a dev faucet.
          admin and USDC mint authority; default $QD_STATE_DIR/keys/admin.json)
 
 First start: creates a USDC mint (6 decimals), the exchange (admin = the stack's admin key,
-settlement authority = `$QD_STATE_DIR/settler-authority.json`, the settler's default key) and the
-vault, then writes `$QD_STATE_DIR/onchain-devnet.json` (RPC URL, program id, mints, keys).
+settlement authority = `$QD_STATE_DIR/settler-authority.json`, the settler's default key), the
+vault and a 10 million USDC float in the settler's pool account, then writes `$QD_STATE_DIR/onchain-devnet.json` (RPC URL, program id, mints, keys).
 Every start: replays `$QD_STATE_DIR/onchain-devnet/journal.jsonl` (see `onchain.devnet.journal`)
 before serving, so the chain resumes where it stopped (sequence, balances, signatures).
 The `qdFaucet` method (`onchain.devnet.faucet`) gives demo bots SOL and USDC to deposit.
@@ -32,8 +32,10 @@ from onchain.devnet.faucet import DevnetRpcMethods
 from onchain.gateway import ChainGateway
 from onchain.rpc.failover import FailoverRpc
 from onchain.rpc.local_server import build_svm, serve
+from onchain.settler.service import POOL_SUB_ACCOUNT
 
 log = logging.getLogger("onchain.devnet")
+POOL_FLOAT_USDC = 10_000_000 * 1_000_000  # 10 million USDC in the settler's pool account
 
 
 async def initialize(rpc_url: str, state: Path, admin) -> dict:
@@ -42,6 +44,11 @@ async def initialize(rpc_url: str, state: Path, admin) -> dict:
     gateway = ChainGateway(FailoverRpc([rpc_url]))
     try:
         exchange = await local_setup.bootstrap(gateway, [6], admin=admin, authority=authority)
+        # The settler's pool takes the net realized PnL of every batch, which is not zero per
+        # batch (a counterparty's gain may still be unrealized): it needs a float, deposited like
+        # any other money (the watcher credits it; reconciliation leaves the settler's accounts out).
+        wallets = await exchange.user(authority, {0: POOL_FLOAT_USDC}, sub_account=POOL_SUB_ACCOUNT)
+        await exchange.deposit(authority, wallets[0], 0, POOL_FLOAT_USDC, sub_account=POOL_SUB_ACCOUNT)
     finally:
         await gateway.rpc.close()
     return {"rpc_url": rpc_url, "program_id": str(gateway.client.program_id),

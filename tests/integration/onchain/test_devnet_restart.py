@@ -20,6 +20,7 @@ from solders.pubkey import Pubkey
 
 from client.keys import load_or_create_keypair
 from examples.onchain_funding import request_from_faucet
+from onchain.devnet.__main__ import POOL_FLOAT_USDC
 from onchain.gateway import ChainGateway
 from onchain.local_setup import landed
 from onchain.rpc.failover import FailoverRpc
@@ -73,7 +74,7 @@ async def test_a_restarted_devnet_resumes_the_same_chain(tmp_path):
                                                    [(fee_account, 0, 25_000_000), (trader_account, 0, -25_000_000)])],
                      authority)
         before = await chain_facts(gateway, trader.pubkey(), vault)
-        assert before["sequence"] == 1 and before["vault"] == 400_000_000
+        assert before["sequence"] == 1 and before["vault"] == POOL_FLOAT_USDC + 400_000_000
         assert before["balances"][0] == 375_000_000
     finally:
         await gateway.rpc.close()
