@@ -59,10 +59,12 @@ class Feed:
 
     def __init__(self, js: JetStreamContext, conn: psycopg.Connection, model: ReadModel,
                  schema: str, durable: str, *, batch_size: int = 2000, use_copy: bool = True,
-                 on_batch: Callable[[int, int], None] | None = None) -> None:
+                 on_batch: Callable[[int, int], None] | None = None,
+                 on_metrics: Callable[[int, int, object], None] | None = None) -> None:
         self.js, self.conn, self.model, self.schema = js, conn, model, schema
         self.durable, self.batch_size, self.use_copy = durable, batch_size, use_copy
         self.on_batch = on_batch
+        self.on_metrics = on_metrics  # (count, position, last message): for observability
         self.subscription = None
         self.position = 0
         self.pending: list = []  # fetched but held back by `up_to`
@@ -97,6 +99,8 @@ class Feed:
         await self.subscription.ack(last)  # AckPolicy.ALL: acknowledges everything up to it
         if self.on_batch:
             self.on_batch(len(taken), self.position)
+        if self.on_metrics:
+            self.on_metrics(len(taken), self.position, last)
         return len(taken)
 
     async def mark_idle(self) -> None:

@@ -7,8 +7,11 @@ A PoisonEvent propagates: the process logs it (naming the event) and exits non-z
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import asyncio
 import contextlib
+import datetime
 import logging
 
 import nats
@@ -20,6 +23,10 @@ from projections.flavour import detect_flavour, supports_copy
 from projections.model import open_projector_connection, read_position
 from projections.registry import REGISTRY
 
+if TYPE_CHECKING:
+    from observability.health import Readiness
+    from observability.metrics import ProjectorMetrics
+
 log = logging.getLogger(__name__)
 
 
@@ -27,12 +34,29 @@ def durable_name(projector: str) -> str:
     return f"proj_{projector}"
 
 
+def batch_observer(name: str, metrics: ProjectorMetrics):
+    """A Feed's `on_metrics`: count the batch, its size, the position reached and both lags."""
+    def observe(count: int, position: int, last_message) -> None:
+        metadata = last_message.metadata
+        # num_pending: events of our filter still in the stream behind this one (the lag in events)
+        lag_seconds = (datetime.datetime.now(datetime.timezone.utc) - metadata.timestamp).total_seconds()
+        metrics.batch_applied(name, count, position, head_position=position + metadata.num_pending,
+                              lag_seconds=lag_seconds)
+    return observe
+
+
 async def run_projector(name: str, nats_url: str, dsn: str, *, batch_size: int = 2000,
-                        stop: asyncio.Event | None = None, idle_timeout: float = 0.2) -> None:
-    """Run projector `name` until `stop` is set (forever when None)."""
+                        stop: asyncio.Event | None = None, idle_timeout: float = 0.2,
+                        metrics: ProjectorMetrics | None = None,
+                        readiness: Readiness | None = None) -> None:
+    """Run projector `name` until `stop` is set (forever when None), recording `metrics` if given."""
     stop = stop or asyncio.Event()
     conn = open_projector_connection(dsn)
     nc = await nats.connect(servers=nats_url.split(","), max_reconnect_attempts=-1)
+    on_batch = batch_observer(name, metrics) if metrics else None
+    if readiness is not None:
+        readiness.add("nats", lambda: nc.is_connected)
+        readiness.add("store", lambda: not conn.closed)
     try:
         model = REGISTRY[name](detect_flavour(conn))
         use_copy = supports_copy(conn)
@@ -44,7 +68,7 @@ async def run_projector(name: str, nats_url: str, dsn: str, *, batch_size: int =
                      name, schema, position, stream_seq)
             await declare_consumer(js, model, durable_name(name), stream_seq)
             feed = Feed(js, conn, model, schema, durable_name(name), batch_size=batch_size,
-                        use_copy=use_copy)
+                        use_copy=use_copy, on_metrics=on_batch)
             await feed.start()
             while not stop.is_set():
                 try:

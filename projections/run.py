@@ -4,7 +4,11 @@
 waits: each is independent (its own consumer, schema and transaction), and if any child exits
 the others are stopped and `all` exits with that child's code, so a supervisor (`qd run`)
 restarts the set; each resumes from its own recorded position. Flags default to the
-environment of the local stack: QD_NATS_URL, QD_PG_DSN.
+environment of the local stack: QD_NATS_URL, QD_PG_DSN, QD_METRICS_PORT, QD_LOG_LEVEL.
+
+With `--metrics-port` (or QD_METRICS_PORT) a single projector serves /metrics (batch sizes,
+positions, projection lag in events and seconds), /healthz and /readyz on it; logs are JSON lines
+(`observability.logs`) carrying the projector's name.
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ import subprocess
 import sys
 import time
 
+from observability.health import Readiness, start_health_server
+from observability.logs import configure_logging, log_context
+from observability.metrics import ProjectorMetrics
 from projections.event import PoisonEvent
 from projections.projector import run_projector
 from projections.registry import REGISTRY
@@ -25,10 +32,14 @@ from projections.registry import REGISTRY
 POISON_EXIT = 2
 
 
-def run_all(nats_url: str, dsn: str, batch: int) -> int:
-    """One child per projector; stop all when one stops (or on SIGTERM/SIGINT)."""
-    children = {name: subprocess.Popen([sys.executable, "-m", "projections.run", name, "--nats", nats_url,
-                                        "--pg", dsn, "--batch", str(batch)]) for name in REGISTRY}
+def run_all(nats_url: str, dsn: str, batch: int, metrics_port: int = -1) -> int:
+    """One child per projector; stop all when one stops (or on SIGTERM/SIGINT).
+
+    With a metrics port P > 0, the i-th child (sorted by name) serves its metrics on P + i."""
+    children = {name: subprocess.Popen([
+        sys.executable, "-m", "projections.run", name, "--nats", nats_url, "--pg", dsn,
+        "--batch", str(batch), "--metrics-port", str(metrics_port + index if metrics_port > 0 else -1)])
+        for index, name in enumerate(sorted(REGISTRY))}
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
@@ -60,25 +71,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pg", default=os.environ.get("QD_PG_DSN", ""),
                         help="PostgreSQL conninfo of the read store (default $QD_PG_DSN)")
     parser.add_argument("--batch", type=int, default=2000, help="events per fetch/transaction")
+    parser.add_argument("--metrics-port", type=int, default=int(os.environ.get("QD_METRICS_PORT", "-1")),
+                        help="serve /metrics /healthz /readyz here (0: any free port; default "
+                             "$QD_METRICS_PORT, else none)")
+    parser.add_argument("--log-level", default=os.environ.get("QD_LOG_LEVEL", "INFO"))
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    configure_logging("projector", args.log_level)
     if not args.pg:
         parser.error("--pg (or QD_PG_DSN) is required")
     if args.name == "all":
-        return run_all(args.nats, args.pg, args.batch)
+        return run_all(args.nats, args.pg, args.batch, args.metrics_port)
     stop = asyncio.Event()
+    metrics, readiness, health = ProjectorMetrics(), Readiness(), None
+    if args.metrics_port >= 0:
+        health = start_health_server(args.metrics_port, metrics.registry, readiness=readiness)
+        logging.getLogger("projections").warning("metrics on port %d", health.port)
 
     async def run() -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        await run_projector(args.name, args.nats, args.pg, batch_size=args.batch, stop=stop)
+        await run_projector(args.name, args.nats, args.pg, batch_size=args.batch, stop=stop,
+                            metrics=metrics, readiness=readiness)
 
     try:
-        asyncio.run(run())
+        with log_context(projector=args.name):
+            asyncio.run(run())
     except PoisonEvent as poison:
         logging.getLogger("projections").critical("STOPPED: %s", poison)
         return POISON_EXIT
+    finally:
+        if health is not None:
+            health.close()
     return 0
 
 
