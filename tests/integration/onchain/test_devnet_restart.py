@@ -15,6 +15,7 @@ import subprocess
 import sys
 
 import httpx
+import pytest
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
@@ -109,3 +110,44 @@ async def test_the_faucet_is_refused_by_a_plain_rpc_server():
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_a_torn_last_journal_line_is_ignored_and_a_diverging_replay_is_refused(tmp_path):
+    from onchain.devnet.journal import JournaledRpcMethods, ReplayDiverged
+    from onchain.rpc.local_server import build_svm
+
+    # An airdrop is journaled; a crash mid-write leaves half a line after it.
+    journal = tmp_path / "journal.jsonl"
+    first = JournaledRpcMethods(build_svm(), journal)
+    first.replay()
+    key = Keypair().pubkey()
+    first.rpc_requestAirdrop(str(key), 5_000)
+    first.close()
+    with open(journal, "a") as file:
+        file.write('{"kind": "transac')
+    # The replay restores the airdrop and ignores the torn line (it was never acknowledged).
+    second = JournaledRpcMethods(build_svm(), journal)
+    assert second.replay() == 1
+    assert second.svm.get_balance(key) == 5_000
+    second.close()
+    # A journaled transaction that fails on replay although it landed before stops the devnet.
+    lines = journal.read_text().splitlines()[:1]
+    lines.append(json.dumps({"kind": "transaction", "raw": _garbage_transfer(), "slot": 0, "unix_timestamp": 0,
+                             "block_time": 0, "landed": True}))
+    journal.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ReplayDiverged):
+        JournaledRpcMethods(build_svm(), journal).replay()
+
+
+def _garbage_transfer() -> str:
+    """A signed transfer from an empty account (fails: no funds), base64."""
+    import base64
+
+    from solders.hash import Hash
+    from solders.message import Message
+    from solders.system_program import TransferParams, transfer
+    from solders.transaction import Transaction
+
+    payer = Keypair()
+    instruction = transfer(TransferParams(from_pubkey=payer.pubkey(), to_pubkey=Keypair().pubkey(), lamports=1))
+    return base64.b64encode(bytes(Transaction([payer], Message([instruction], payer.pubkey()), Hash.default()))).decode()
