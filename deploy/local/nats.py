@@ -3,6 +3,7 @@
 Debian's nats-server (2.9) is too old for per-message TTLs, so we always use the venv's binary.
 """
 
+import atexit
 import os
 import shutil
 import signal
@@ -52,8 +53,8 @@ class NatsServer:
             *self.extra_args,
         ]
         output = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
-        self.process = subprocess.Popen(args, stdout=output, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
+        self.process = remember(subprocess.Popen(args, stdout=output, stderr=subprocess.STDOUT,
+                                                 start_new_session=True))
         wait_for_port(self.port, timeout, process=self.process, name="nats-server")
         return self
 
@@ -68,6 +69,24 @@ class NatsServer:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
         self.process = None
+
+
+# Every server a launcher started, so none outlives its Python process (a test that forgot to
+# stop one, an interrupted run): they run in their own sessions and would otherwise linger.
+_STARTED: list[subprocess.Popen] = []
+
+
+def remember(process: subprocess.Popen) -> subprocess.Popen:
+    """Register a started server to be stopped when this interpreter exits."""
+    _STARTED.append(process)
+    return process
+
+
+@atexit.register
+def _stop_leftovers() -> None:
+    for process in _STARTED:
+        if process.poll() is None:
+            stop_process(process, timeout=5)
 
 
 def stop_process(process: subprocess.Popen | None, timeout: float = 10.0) -> None:

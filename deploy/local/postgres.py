@@ -17,7 +17,7 @@ from pathlib import Path
 
 import psycopg
 
-from deploy.local.nats import stop_process
+from deploy.local.nats import remember, stop_process
 from deploy.local.ports import free_port
 
 SERVICE_USER = "qdpostgres"
@@ -112,8 +112,9 @@ class Postgres:
         for name, value in options.items():
             args += ["-c", f"{name}={value}"]
         output = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
-        self.process = subprocess.Popen(args, user=user, group=user, extra_groups=[] if user else None, stdout=output, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
+        self.process = remember(subprocess.Popen(
+            args, user=user, group=user, extra_groups=[] if user else None, stdout=output,
+            stderr=subprocess.STDOUT, start_new_session=True))
         self._wait_ready(timeout)
         return self
 
