@@ -220,6 +220,16 @@ class SettlerSettings(ChainSettings, NatsClientSettings, StoreSettings):
 
     settler_keypair: Path  # the settlement authority's Solana keyfile (a mounted secret)
     install_chain: bool = False  # install the audit hash chain if missing (dev stacks only)
+    # The key signing the settlement record commands (the engine admits it via QD_SETTLER_PUBKEY);
+    # unset: the settlement authority's key; a dev stack without QD_SETTLER_PUBKEY: the admin key.
+    settler_record_keypair: Path | None = None
+    settler_pubkey: CommaList = Field(default_factory=list)
+    admin_keyfile: Path | None = None
+
+    @field_validator("settler_pubkey", mode="before")
+    @classmethod
+    def _split_settler_keys(cls, value: object) -> object:
+        return _split_commas(value)
 
     _keyfile = field_validator("settler_keypair")(lambda cls, path: _existing_file(path))
 

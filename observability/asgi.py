@@ -5,11 +5,14 @@
 
 The ``route`` label is the route's path template (``/markets/{market}/trades``), read from the
 ``route`` Starlette puts in the scope once it has matched one, so label values stay bounded; a
-request no route matched is labelled ``unmatched``. WebSocket and lifespan scopes pass through.
+request no route matched is labelled ``unmatched``. A request answered before routing (the read
+API's public cache) is matched against the app's routes here, so it keeps its template.
+WebSocket and lifespan scopes pass through.
 """
 
 from __future__ import annotations
 
+import re
 import time
 
 from observability.metrics import ReadApiMetrics
@@ -39,6 +42,21 @@ class RouteTimingMiddleware:
         try:
             await self.app(scope, receive, send_and_note_status)
         finally:
-            route = getattr(scope.get("route"), "path", None) or UNMATCHED
+            route = getattr(scope.get("route"), "path", None) or route_template(scope)
             self.metrics.request_seconds.labels(route, scope.get("method", ""), str(status["code"])
                                                 ).observe(time.perf_counter() - started)
+
+
+def route_template(scope) -> str:
+    """The path template (from the app's OpenAPI paths) matching `scope`'s path, else ``unmatched``."""
+    app = scope.get("app")
+    templates = _templates.get(id(app))
+    if templates is None:
+        paths = app.openapi().get("paths", {}) if hasattr(app, "openapi") else {}
+        templates = [(re.compile("^" + re.sub(r"\{[^/}]+\}", "[^/]+", path) + "$"), path) for path in paths]
+        _templates[id(app)] = templates
+    path = scope.get("path", "")
+    return next((template for pattern, template in templates if pattern.match(path)), UNMATCHED)
+
+
+_templates: dict[int, list] = {}  # per app: (compiled pattern, template), built on first use

@@ -8,6 +8,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
+from observability.asgi import RouteTimingMiddleware
+from observability.health import Readiness
+from observability.metrics import ReadApiMetrics
 from projections.offline import prepare_serving_schemas
 from read_api import errors
 from read_api.auth import Authenticator
@@ -18,17 +21,23 @@ from read_api.routes import account, auth, public, streams
 from read_api.settings import Settings
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """A FastAPI app serving the read models of `settings.dsn`."""
+def create_app(settings: Settings, *, metrics: ReadApiMetrics | None = None,
+               readiness: Readiness | None = None) -> FastAPI:
+    """A FastAPI app serving the read models of `settings.dsn`; with `metrics`, timed by route."""
     store = ReadStore(settings.dsn, settings.pool_size)
     public_cache = PublicCache()
+    serving = {"open": False}
+    if readiness is not None:
+        readiness.add("store", lambda: serving["open"])
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
         # The serving views exist from the start, even before a projector's first run.
         await asyncio.to_thread(prepare_serving_schemas, settings.dsn)
         await store.open()
+        serving["open"] = True
         yield
+        serving["open"] = False
         await store.close()
 
     app = FastAPI(title="QuantDesk read API", version="1.0",
@@ -47,6 +56,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.add_middleware(CachedAnswers)  # inside the rate limiter: a cached answer still counts
     app.add_middleware(RateLimitMiddleware, settings=settings)
+    if metrics is not None:  # outermost: the latency a caller sees, 429s and cached answers included
+        app.add_middleware(RouteTimingMiddleware, metrics=metrics)
     return app
 
 

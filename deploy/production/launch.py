@@ -51,7 +51,8 @@ def _relay(c: s.RelaySettings) -> list[str]:
 
 def _projector(c: s.ProjectorSettings) -> list[str]:
     # --pg: projections.run reads QD_PG_DSN itself (kept off the process list).
-    return [c.projector, "--nats", c.nats_servers[0], "--batch", str(c.projector_batch)]
+    return [c.projector, "--nats", c.nats_servers[0], "--batch", str(c.projector_batch),
+            "--metrics-port", str(c.metrics_port), "--log-level", c.log_level]
 
 
 def _read_api(c: s.ReadApiSettings) -> list[str]:
@@ -60,7 +61,8 @@ def _read_api(c: s.ReadApiSettings) -> list[str]:
             "--port", str(c.read_api_port), "--pool", str(c.read_api_pool),
             "--workers", str(c.read_api_workers),
             "--anonymous-rate", str(c.read_api_anonymous_rate),
-            "--authenticated-rate", str(c.read_api_authenticated_rate)]
+            "--authenticated-rate", str(c.read_api_authenticated_rate),
+            "--metrics-port", str(c.metrics_port), "--log-level", c.log_level]
 
 
 def _chain(c: s.ChainSettings) -> list[str]:
