@@ -4,18 +4,24 @@ Every engine process of a deployment starts this way; the first to take the leas
 others wait as standbys. The lease is a PostgreSQL session advisory lock
 (``pg_try_advisory_lock``) held on a connection of its own: PostgreSQL releases it the moment
 the holder's session ends — its process died, was SIGKILLed, or its machine vanished (after the
-TCP keepalive below gives up) — so a standby polling every ``--lease-poll`` seconds takes over
+TCP keepalive below gives up) — so a standby polling every QD_LEASE_POLL_SECONDS (0.2 s) takes over
 within that interval plus the engine's start-up (rebuild from the store, position the consumer).
 
 No command is applied twice: the new leader runs the ordinary engine (``bus.engine.run_forever``),
 which rebuilds from the event store and resumes the commands stream after the committed commands
 position; the commands the old leader fetched but never committed are redelivered and applied once.
 
-Fencing: the leader checks its lease connection every ``--lease-check`` seconds; if that session
+Fencing: the leader checks its lease connection every QD_LEASE_CHECK_SECONDS (1 s); if that session
 is gone (PostgreSQL restarted, network cut) it stops its engine at once and exits with
-``LEASE_LOST_EXIT``, since another process may already hold the lease. Known limit: between the
-loss and that check (≤ the check interval) a partitioned old leader could still commit a batch;
-the store's commit of the command position is then what the new leader rebuilds from.
+``LEASE_LOST_EXIT``, since another process may already hold the lease. Known limit (not tested
+here): between the loss and that check a partitioned old leader could still try to commit a
+batch; it would collide with the new leader's events on the store's (aggregate id, version) and
+receipt keys, so one of the two commits fails and that engine restarts from the store.
+
+Metrics: with QD_METRICS_PORT set, the process serves /metrics, /healthz and /readyz there:
+``qd_engine_leader`` (0 while standing by, 1 while leading) and, while leading, the engine's own
+counters scraped from its state reply every QD_ENGINE_METRICS_INTERVAL seconds
+(``observability.engine_exporter``); /readyz is ready only while leading.
 
 ``python -m bus.engine`` still runs an engine without any lease (tests, a single-process stack).
 """
@@ -30,10 +36,13 @@ import sys
 import time
 import zlib
 
+import nats
 import psycopg
 
 from bus.engine import EngineSettings, run_forever
 from bus.engine_cli import settings_from_arguments
+from observability.engine_exporter import EngineStateMetrics, follow_engine_state
+from observability.health import start_health_server
 
 log = logging.getLogger("bus.standby")
 
@@ -80,8 +89,21 @@ async def watch_lease(connection: psycopg.AsyncConnection, check_seconds: float,
             pass
 
 
+async def export_engine_metrics(settings: EngineSettings, metrics: EngineStateMetrics,
+                                interval: float, stop: asyncio.Event) -> None:
+    """While leading: keep `metrics` up to date from the engine's state reply."""
+    nc = await nats.connect(servers=settings.nats_url.split(","), max_reconnect_attempts=-1,
+                            name="qd-engine-metrics")
+    try:
+        await follow_engine_state(nc, metrics, interval, stop)
+    finally:
+        await nc.close()
+
+
 async def lead_when_leased(settings: EngineSettings, stop: asyncio.Event, *,
-                           poll_seconds: float = 0.2, check_seconds: float = 1.0) -> int:
+                           poll_seconds: float = 0.2, check_seconds: float = 1.0,
+                           metrics: EngineStateMetrics | None = None,
+                           metrics_interval: float = 5.0) -> int:
     """Wait for the lease, then run the engine until stopped; the process's exit code."""
     connection = await acquire_lease(settings.pg_dsn, poll_seconds, stop)
     if connection is None:
@@ -89,10 +111,17 @@ async def lead_when_leased(settings: EngineSettings, stop: asyncio.Event, *,
     log.warning("lease taken at %.3f: leading", time.time())
     lost = asyncio.Event()
     watcher = asyncio.create_task(watch_lease(connection, check_seconds, stop, lost))
+    exporter = None
+    if metrics is not None:
+        metrics.set_leading(True)
+        exporter = asyncio.create_task(export_engine_metrics(settings, metrics, metrics_interval, stop))
     try:
         await run_forever(settings, stop)
     finally:
         watcher.cancel()
+        if exporter is not None:
+            exporter.cancel()
+            metrics.set_leading(False)
         try:
             await connection.close()  # releases the lease
         except Exception:  # noqa: BLE001 - the session may already be gone
@@ -106,13 +135,20 @@ def main(argv: list[str] | None = None) -> int:
     poll = float(os.environ.get("QD_LEASE_POLL_SECONDS", "0.2"))
     check = float(os.environ.get("QD_LEASE_CHECK_SECONDS", "1.0"))
     sys.setswitchinterval(float(os.environ.get("QD_GIL_SWITCH_INTERVAL", "0.0005")))  # as bus.engine_cli
+    metrics = None
+    if int(os.environ.get("QD_METRICS_PORT", "-1")) >= 0:
+        metrics = EngineStateMetrics()
+        health = start_health_server(int(os.environ["QD_METRICS_PORT"]), metrics.registry)
+        health.readiness.add("leading", lambda: metrics.leading)
+    interval = float(os.environ.get("QD_ENGINE_METRICS_INTERVAL", "5"))
 
     async def _main() -> int:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        return await lead_when_leased(settings, stop, poll_seconds=poll, check_seconds=check)
+        return await lead_when_leased(settings, stop, poll_seconds=poll, check_seconds=check,
+                                      metrics=metrics, metrics_interval=interval)
 
     try:
         import uvloop

@@ -8,7 +8,8 @@ bot does. The leader is SIGKILLed mid-load. Afterwards:
 - every command has exactly one receipt in the store (a receipt's id is derived from the command
   id, so a second application could not be stored — it would stop the engine instead);
 - the new leader's state hash equals a clean replay of the store (nothing applied twice);
-- the takeover time (kill -> first receipt from the new leader) is measured and printed.
+- the takeover time (kill -> first receipt from the new leader) is measured and printed;
+- each process's /metrics says whether it leads, and the leader's serves the engine's counters.
 """
 
 from __future__ import annotations
@@ -33,12 +34,13 @@ from bus.engine import RPC_STATE
 from bus.event_store import EVENTS_TABLE, RECEIPT_TOPIC, ExchangeStore
 from client import BotClient
 from commands import messages
+from tests.integration.projections.test_observability import free_port, get, scrape
 
 USDC = 1_000_000
 LOAD_SECONDS, KILL_AT = 8.0, 2.5
 PACE_SECONDS = 0.02
 BOTS = 2
-ENV = {"QD_LEASE_POLL_SECONDS": "0.1"}
+ENV = {"QD_LEASE_POLL_SECONDS": "0.1", "QD_ENGINE_METRICS_INTERVAL": "0.5"}
 
 
 async def send_until_answered(bot: BotClient, command, command_id: str, deadline: float, **options):
@@ -95,9 +97,10 @@ async def test_the_standby_takes_over_when_the_leader_is_killed(standby_nats_url
                     "--batch-size", "200", "--log-level", "WARNING")
 
     # The first process takes the lease and leads; the second stands by
-    services.start("leader", "bus.standby", *engine_flags, env=ENV)
+    ports = {"leader": free_port(), "standby": free_port()}
+    services.start("leader", "bus.standby", *engine_flags, env={**ENV, "QD_METRICS_PORT": str(ports["leader"])})
     await wait_until(lambda: lease_taken_at(services.log("leader", 0)), 60, "the leader to take the lease")
-    services.start("standby", "bus.standby", *engine_flags, env=ENV)
+    services.start("standby", "bus.standby", *engine_flags, env={**ENV, "QD_METRICS_PORT": str(ports["standby"])})
     await wait_until(lambda: "standing by" in services.log("standby", 0), 60, "the standby to wait")
 
     operator = await BotClient.connect(standby_nats_url, admin)
@@ -126,6 +129,12 @@ async def test_the_standby_takes_over_when_the_leader_is_killed(standby_nats_url
         load = [asyncio.create_task(steady_orders(bot, i, started + LOAD_SECONDS, outcomes, answered_at))
                 for i, bot in enumerate(bots)]
         await asyncio.sleep(KILL_AT)
+        # (each one's metrics say who leads; the leader's count the commands its engine answered)
+        assert scrape(ports["standby"])[("qd_engine_leader", ())] == 0
+        assert get(f"http://127.0.0.1:{ports['standby']}/readyz")[0] == 503
+        leader_metrics = scrape(ports["leader"])
+        assert leader_metrics[("qd_engine_leader", ())] == 1
+        assert leader_metrics[("qd_commands_total", (("outcome", "accepted"), ("reason", "")))] > 0
         answered_before_kill = len(answered_at)
         killed_at = time.time()
         os.killpg(services.processes["leader"].pid, signal.SIGKILL)
@@ -156,6 +165,12 @@ async def test_the_standby_takes_over_when_the_leader_is_killed(standby_nats_url
               f"(lease taken after {taken - killed_at:.2f} s); {len(outcomes)} commands "
               f"({accepted} accepted), {answered_before_kill} answered before the kill, {answered_after} after")
         assert "standby" not in services.exited(), services.log("standby")
+        # The new leader's metrics say so, and count what it answered since it took over
+        await asyncio.sleep(1.0)
+        taken_over = scrape(ports["standby"])
+        assert taken_over[("qd_engine_leader", ())] == 1
+        assert taken_over[("qd_engine_committed_position", ())] == live["position"]
+        assert get(f"http://127.0.0.1:{ports['standby']}/readyz")[0] == 200
     finally:
         for client in (operator, *bots):
             try:
