@@ -131,6 +131,11 @@ class EngineSettings(NatsClientSettings, StoreSettings):
     engine_verify_workers: Annotated[int, Field(ge=1, le=64)] = 1  # signature-checking processes
     engine_snapshot_every: Annotated[int, Field(ge=1)] = 1000  # aggregate events between snapshots
     stream_replicas: Replicas = 1
+    # The lease (bus.standby): how often a standby tries to take it, how often the leader checks it.
+    lease_poll_seconds: Annotated[float, Field(gt=0, le=60)] = 0.2
+    lease_check_seconds: Annotated[float, Field(gt=0, le=60)] = 1.0
+    engine_metrics_interval: Annotated[float, Field(gt=0)] = 5.0  # seconds between state scrapes
+    gil_switch_interval: Annotated[float, Field(gt=0, le=0.1)] = 0.0005
 
     @field_validator("admin_keyfile")
     @classmethod

@@ -76,7 +76,8 @@ def _none(_: s.ServiceSettings) -> list[str]:
 
 ENTRIES: dict[str, Entry] = {
     "streams": Entry("deploy.production.declare_streams", s.StreamsSettings, _none),
-    "engine": Entry("bus.engine", s.EngineSettings, _engine),
+    # Every engine process runs under the lease (bus.standby): the first to take it leads.
+    "engine": Entry("bus.standby", s.EngineSettings, _engine),
     "relay": Entry("bus.relay", s.RelaySettings, _relay),
     "projector": Entry("projections.run", s.ProjectorSettings, _projector),
     "read-api": Entry("read_api", s.ReadApiSettings, _read_api),
