@@ -126,6 +126,7 @@ def _service_environment(state: Path, nats_url: str, dsn: str, api_port: int) ->
         "QD_ADMIN_KEYFILE": str(admin_keyfile),
         "QD_ADMIN_PUBKEY": pubkey_of(admin),
         "QD_DEPOSIT_KEYPAIR": str(admin_keyfile),  # locally the operator also signs chain deposits
+        "QD_SETTLER_PUBKEY": pubkey_of(load_or_create_keypair(state / "settler-authority.json")),
         "QD_RPC_URLS": "http://127.0.0.1:8899",
         "QD_ONCHAIN_ASSETS": "USDC",
         "PYTHONUNBUFFERED": "1",

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import time
 
@@ -34,13 +35,25 @@ def funding_due(last_hour: int | None, now_ns: int, delay_ns: int) -> tuple[bool
     return hour > last_hour, hour
 
 
+async def dev_fund(sender: Sender, amount: int) -> None:
+    """On the local chain when there is one (so settlement batches that move the keeper's money
+    land), else by the operator's dev deposit."""
+    rpc_urls = [url for url in os.environ.get("QD_RPC_URLS", "").split(",") if url]
+    if rpc_urls:
+        from examples.onchain_funding import fund_on_chain  # the devnet's faucet: dev only
+
+        await sender.connect()
+        await fund_on_chain(sender.client, rpc_urls, os.environ.get("QD_ONCHAIN_ASSETS", "USDC"), amount)
+        return
+    await sender.send(messages.Deposit(asset="USDC", amount=amount, chain_tx=f"dev-keeper-{time.time_ns()}"))
+
+
 async def keep(sender: Sender, options, stop: asyncio.Event) -> None:
     """The keeper loop."""
     if options.liquidate:
         await sender.send(messages.OpenAccount())  # AccountExists after the first run: harmless
-        if options.dev_fund_usdc:  # dev only: the operator key credits the keeper's own account
-            await sender.send(messages.Deposit(asset="USDC", amount=options.dev_fund_usdc * 1_000_000,
-                                               chain_tx=f"dev-keeper-{time.time_ns()}"))
+        if options.dev_fund_usdc:  # dev only: fund the keeper's own (liquidator) account
+            await dev_fund(sender, options.dev_fund_usdc * 1_000_000)
     last_hour = None
     sweeps = 0
     while not stop.is_set() and (options.count is None or sweeps < options.count):
