@@ -178,6 +178,6 @@ async def test_the_example_bot_runs_against_the_exchange(own_nats_url, connectio
     # Then it opened, funded, placed and cancelled, and exited cleanly
     text = output.decode()
     assert process.returncode == 0, text
-    for line in ("open account", "deposit 10000 USDC: ok", "accepted (consistency token",
+    for line in ("open account", "deposit 10000 USDC (dev path): ok", "accepted (consistency token",
                  "cancel rest-"):
         assert line in text, text
