@@ -171,6 +171,13 @@ class ProjectorSettings(NatsClientSettings, StoreSettings):
 
     projector: str
     projector_batch: Annotated[int, Field(ge=1, le=50_000)] = 2000
+    # Run as the partition of these markets (trades, book only; see projections/partition.py)
+    projector_markets: CommaList = Field(default_factory=list)
+
+    @field_validator("projector_markets", mode="before")
+    @classmethod
+    def _split_markets(cls, value: object) -> object:
+        return _split_commas(value)
 
     @field_validator("projector")
     @classmethod

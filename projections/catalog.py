@@ -58,10 +58,13 @@ def ensure_active(conn: psycopg.Connection, model: ReadModel) -> str:
 
 def point_views(conn: psycopg.Connection, model: ReadModel, schema: str) -> None:
     """(Re)point `read.<table>` at `schema` for every table the model serves."""
-    for table in (*model.tables, "projection_position"):
-        view = "position_" + model.name if table == "projection_position" else table
-        conn.execute(f"DROP VIEW IF EXISTS read.{view}")
-        conn.execute(f"CREATE VIEW read.{view} AS SELECT * FROM {schema}.{table}")
+    from projections.partition import position_view_sql  # late: partition imports the model
+
+    for table in model.tables:
+        conn.execute(f"DROP VIEW IF EXISTS read.{table}")
+        conn.execute(f"CREATE VIEW read.{table} AS SELECT * FROM {schema}.{table}")
+    conn.execute(f"DROP VIEW IF EXISTS read.position_{model.name}")
+    conn.execute(position_view_sql(model.name, schema))
 
 
 def switch(conn: psycopg.Connection, model: ReadModel, schema: str, generation: int) -> None:

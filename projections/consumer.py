@@ -22,10 +22,12 @@ from bus import subjects
 from bus.streams import EVENTS_STREAM
 from projections.event import PoisonEvent, ProjectedEvent
 from projections.model import ReadModel, apply_batch, mark_consistent
+from projections.partition import market_filter_subjects
 from projections.puller import Puller
 from projections.wire_source import from_message
 
 log = logging.getLogger(__name__)
+TRANSIENT_ATTEMPTS = 5
 SCOPES = {"Market": "market", "Account": "account", "CommandReceipt": "receipt"}
 
 
@@ -36,7 +38,7 @@ def filter_subjects(model: ReadModel) -> list[str]:
         aggregate, _, event_type = handled.rpartition("_")
         scope = subjects.scope_of(aggregate) if aggregate else "*"
         result.append(f"{subjects.EVENTS_PREFIX}.{scope}.*.{event_type}")
-    return sorted(set(result))
+    return market_filter_subjects(model, sorted(set(result)))
 
 
 async def declare_consumer(js: JetStreamContext, model: ReadModel, durable: str,
@@ -51,7 +53,7 @@ async def declare_consumer(js: JetStreamContext, model: ReadModel, durable: str,
     await js.add_consumer(EVENTS_STREAM, ConsumerConfig(
         durable_name=durable, name=durable, ack_policy=AckPolicy.ALL, ack_wait=30.0,
         max_deliver=-1, max_ack_pending=100_000, filter_subjects=filter_subjects(model),
-        description=f"projector {model.name}", **start))
+        description=f"projector {model.position_key}", **start))
 
 
 class Feed:
@@ -118,17 +120,43 @@ class Feed:
             await asyncio.to_thread(mark_consistent, self.conn, self.model, self.schema, position)
 
     def _apply(self, events: list[ProjectedEvent], stream_seq: int) -> int:
-        try:
-            return apply_batch(self.conn, self.model, self.schema, events,
-                               use_copy=self.use_copy, stream_seq=stream_seq)
-        except PoisonEvent:
-            raise
-        except Exception as error:
-            if len(events) == 1:
-                raise PoisonEvent(self.model.name, events[0], error) from error
-            # A set-based statement failed: find the event that causes it, one at a time.
-            log.warning("batch of %d failed (%s); isolating the poison event", len(events), error)
-            position = 0
-            for event in events:
-                position = self._apply([event], stream_seq if event is events[-1] else 0)
-            return position
+        for attempt in range(TRANSIENT_ATTEMPTS):
+            try:
+                return apply_batch(self.conn, self.model, self.schema, events,
+                                   use_copy=self.use_copy, stream_seq=stream_seq)
+            except PoisonEvent:
+                raise
+            except Exception as error:
+                if is_transient(error) and attempt + 1 < TRANSIENT_ATTEMPTS:
+                    # Partitions of one model racing on shared DDL (a new daily partition):
+                    # nothing was committed; forget DDL believed done and apply the batch again.
+                    log.warning("batch of %d hit %r; applying it again", len(events), error)
+                    forget = getattr(self.model, "forget_created_partitions", None)
+                    if forget:
+                        forget()
+                    continue
+                return self._isolate(events, stream_seq, error)
+        raise AssertionError("unreachable")
+
+    def _isolate(self, events: list[ProjectedEvent], stream_seq: int, error: Exception) -> int:
+        """A batch failed for good: the single event is poison, else find which one is."""
+        if len(events) == 1:
+            raise PoisonEvent(self.model.name, events[0], error) from error
+        # A set-based statement failed: find the event that causes it, one at a time.
+        forget = getattr(self.model, "forget_created_partitions", None)
+        if forget:  # the rolled-back batch may have created daily partitions
+            forget()
+        log.warning("batch of %d failed (%s); isolating the poison event", len(events), error)
+        position = 0
+        for event in events:
+            position = self._apply([event], stream_seq if event is events[-1] else 0)
+        return position
+
+
+def is_transient(error: BaseException) -> bool:
+    """A failure another transaction caused (a deadlock, a catalog race on CREATE ... IF NOT EXISTS)."""
+    if isinstance(error, (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure,
+                          psycopg.errors.DuplicateTable)):
+        return True
+    constraint = getattr(getattr(error, "diag", None), "constraint_name", None) or ""
+    return isinstance(error, psycopg.errors.UniqueViolation) and constraint.startswith("pg_")

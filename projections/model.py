@@ -9,6 +9,7 @@ are skipped, so applying a batch twice changes nothing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -17,7 +18,7 @@ from psycopg.pq import TransactionStatus
 
 from projections.event import PoisonEvent, ProjectedEvent
 from projections.flavour import Flavour
-from projections.staging import Stager
+from projections.staging import Stager, forget_staging_tables
 
 
 class ReadModel:
@@ -30,6 +31,14 @@ class ReadModel:
 
     def __init__(self, flavour: Flavour = Flavour.PLAIN) -> None:
         self.flavour = flavour
+        self.markets: tuple[str, ...] = ()  # a partition applies only these markets' events (partition.py)
+
+    @property
+    def position_key(self) -> str:
+        """Its row in `projection_position`: the model's name, or `<name>__<markets>` for a partition."""
+        if not self.markets:
+            return self.name
+        return self.name + "__" + "_".join(re.sub(r"[^a-z0-9]", "_", m.lower()) for m in self.markets)
 
     def ddl(self, schema: str) -> list[str]:
         """CREATE statements for this model's tables inside `schema`."""
@@ -86,14 +95,18 @@ def create_tables(conn: psycopg.Connection, model: ReadModel, schema: str) -> No
         conn.execute(POSITION_DDL.format(schema=schema))
         for statement in model.ddl(schema):
             conn.execute(statement)
+        if model.markets:  # a new partition starts where the whole model had got to, if it ran
+            conn.execute(f"INSERT INTO {schema}.projection_position SELECT %s, position, 0, stream_seq,"
+                         f" consistent_through FROM {schema}.projection_position WHERE projector = %s"
+                         " ON CONFLICT DO NOTHING", (model.position_key, model.name))
         conn.execute(f"INSERT INTO {schema}.projection_position VALUES (%s, 0, 0, 0, 0)"
-                     " ON CONFLICT DO NOTHING", (model.name,))
+                     " ON CONFLICT DO NOTHING", (model.position_key,))
 
 
 def read_position(conn: psycopg.Connection, model: ReadModel, schema: str) -> tuple[int, int]:
     """(highest log position applied to `schema`, the events-stream sequence of that message)."""
     row = conn.execute(f"SELECT position, stream_seq FROM {schema}.projection_position"
-                       " WHERE projector = %s", (model.name,)).fetchone()
+                       " WHERE projector = %s", (model.position_key,)).fetchone()
     return (row[0], row[1]) if row else (0, 0)
 
 
@@ -101,7 +114,7 @@ def mark_consistent(conn: psycopg.Connection, model: ReadModel, schema: str, pos
     """Record that every event up to log `position` this model handles has been applied
     (it may have applied none of the last ones: they were for other read models)."""
     conn.execute(f"UPDATE {schema}.projection_position SET consistent_through ="
-                 " greatest(consistent_through, %s) WHERE projector = %s", (position, model.name))
+                 " greatest(consistent_through, %s) WHERE projector = %s", (position, model.position_key))
 
 
 def apply_batch(conn: psycopg.Connection, model: ReadModel, schema: str,
@@ -120,19 +133,19 @@ def apply_batch(conn: psycopg.Connection, model: ReadModel, schema: str,
     if conn.info.transaction_status != TransactionStatus.IDLE:
         raise RuntimeError("apply_batch runs its own transaction: call it outside one")
     cursor = conn.execute(f"BEGIN; SELECT position FROM {schema}.projection_position"
-                          f" WHERE projector = {_quote(model.name)} FOR UPDATE", prepare=False)
+                          f" WHERE projector = {_quote(model.position_key)} FOR UPDATE", prepare=False)
     try:
         cursor.nextset()  # the SELECT's result follows BEGIN's
         row = cursor.fetchone()
         if row is None:
-            raise LookupError(f"no projection_position row for {model.name!r} in {schema}")
+            raise LookupError(f"no projection_position row for {model.position_key!r} in {schema}")
         position = row[0]
         fresh = [event for event in events if event.position > position]
         if not fresh:
             if stream_seq:  # only messages we had already applied: remember the stream is past them
                 conn.execute(f"UPDATE {schema}.projection_position SET stream_seq ="
                              f" greatest(stream_seq, {int(stream_seq)})"
-                             f" WHERE projector = {_quote(model.name)}; COMMIT", prepare=False)
+                             f" WHERE projector = {_quote(model.position_key)}; COMMIT", prepare=False)
             else:
                 conn.execute("COMMIT")
             return position
@@ -151,11 +164,12 @@ def apply_batch(conn: psycopg.Connection, model: ReadModel, schema: str,
         conn.execute(f"UPDATE {schema}.projection_position SET position = {int(reached)},"
                      f" events_applied = events_applied + {len(fresh)},"
                      f" stream_seq = greatest(stream_seq, {int(stream_seq)})"
-                     f" WHERE projector = {_quote(model.name)}; COMMIT", prepare=False)
+                     f" WHERE projector = {_quote(model.position_key)}; COMMIT", prepare=False)
         return reached
     except BaseException:
         if conn.info.transaction_status != TransactionStatus.IDLE:
             conn.execute("ROLLBACK")
+            forget_staging_tables(conn)
         raise
 
 

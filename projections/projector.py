@@ -21,6 +21,7 @@ from projections.catalog import active_schema, ensure_active
 from projections.consumer import Feed, declare_consumer
 from projections.flavour import detect_flavour, supports_copy
 from projections.model import open_projector_connection, read_position
+from projections.partition import check_not_partitioned, partition
 from projections.registry import REGISTRY
 
 if TYPE_CHECKING:
@@ -48,26 +49,31 @@ def batch_observer(name: str, metrics: ProjectorMetrics):
 async def run_projector(name: str, nats_url: str, dsn: str, *, batch_size: int = 2000,
                         stop: asyncio.Event | None = None, idle_timeout: float = 0.2,
                         metrics: ProjectorMetrics | None = None,
-                        readiness: Readiness | None = None) -> None:
-    """Run projector `name` until `stop` is set (forever when None), recording `metrics` if given."""
+                        readiness: Readiness | None = None, markets: tuple[str, ...] = ()) -> None:
+    """Run projector `name` until `stop` is set (forever when None), recording `metrics` if given;
+    with `markets`, only those markets' events, as one partition of the model (partition.py)."""
     stop = stop or asyncio.Event()
     conn = open_projector_connection(dsn)
     nc = await nats.connect(servers=nats_url.split(","), max_reconnect_attempts=-1)
-    on_batch = batch_observer(name, metrics) if metrics else None
     if readiness is not None:
         readiness.add("nats", lambda: nc.is_connected)
         readiness.add("store", lambda: not conn.closed)
     try:
         model = REGISTRY[name](detect_flavour(conn))
+        if markets:
+            partition(model, markets)
+        durable = durable_name(model.position_key)
+        on_batch = batch_observer(model.position_key, metrics) if metrics else None
         use_copy = supports_copy(conn)
         js = nc.jetstream()
         while not stop.is_set():
             schema = ensure_active(conn, model)
+            check_not_partitioned(conn, model, schema)
             position, stream_seq = read_position(conn, model, schema)
             log.info("projector %s serving %s from position %d (stream seq %d)",
                      name, schema, position, stream_seq)
-            await declare_consumer(js, model, durable_name(name), stream_seq)
-            feed = Feed(js, conn, model, schema, durable_name(name), batch_size=batch_size,
+            await declare_consumer(js, model, durable, stream_seq)
+            feed = Feed(js, conn, model, schema, durable, batch_size=batch_size,
                         use_copy=use_copy, on_metrics=on_batch)
             await feed.start()
             while not stop.is_set():

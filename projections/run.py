@@ -75,11 +75,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="serve /metrics /healthz /readyz here (0: any free port; default "
                              "$QD_METRICS_PORT, else none)")
     parser.add_argument("--log-level", default=os.environ.get("QD_LOG_LEVEL", "INFO"))
+    parser.add_argument("--markets", default=os.environ.get("QD_PROJECTOR_MARKETS", ""),
+                        help="comma-separated markets: run this projector as the partition of "
+                             "those markets (trades, book; see projections/partition.py)")
     args = parser.parse_args(argv)
     configure_logging("projector", args.log_level)
     if not args.pg:
         parser.error("--pg (or QD_PG_DSN) is required")
+    markets = tuple(market for market in args.markets.split(",") if market.strip())
     if args.name == "all":
+        if markets:
+            parser.error("--markets partitions one projector, not `all`")
         return run_all(args.nats, args.pg, args.batch, args.metrics_port)
     stop = asyncio.Event()
     metrics, readiness, health = ProjectorMetrics(), Readiness(), None
@@ -92,10 +98,10 @@ def main(argv: list[str] | None = None) -> int:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         await run_projector(args.name, args.nats, args.pg, batch_size=args.batch, stop=stop,
-                            metrics=metrics, readiness=readiness)
+                            metrics=metrics, readiness=readiness, markets=markets)
 
     try:
-        with log_context(projector=args.name):
+        with log_context(projector=args.name + (f"[{','.join(markets)}]" if markets else "")):
             asyncio.run(run())
     except PoisonEvent as poison:
         logging.getLogger("projections").critical("STOPPED: %s", poison)

@@ -49,3 +49,8 @@ class Stager:
         body = ", ".join(f"{column} {sql_type}" for column, sql_type in columns)
         self.conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} ({body}) ON COMMIT DELETE ROWS")
         created.add(name)
+
+
+def forget_staging_tables(conn: psycopg.Connection) -> None:
+    """After a rollback: staging tables created in that transaction are gone with it."""
+    _created.pop(conn, None)

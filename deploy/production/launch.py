@@ -52,7 +52,8 @@ def _relay(c: s.RelaySettings) -> list[str]:
 def _projector(c: s.ProjectorSettings) -> list[str]:
     # --pg: projections.run reads QD_PG_DSN itself (kept off the process list).
     return [c.projector, "--nats", c.nats_servers[0], "--batch", str(c.projector_batch),
-            "--metrics-port", str(c.metrics_port), "--log-level", c.log_level]
+            "--metrics-port", str(c.metrics_port), "--log-level", c.log_level,
+            *(["--markets", ",".join(c.projector_markets)] if c.projector_markets else [])]
 
 
 def _read_api(c: s.ReadApiSettings) -> list[str]:

@@ -47,6 +47,10 @@ class TradesModel(ReadModel):
         super().__init__(flavour)
         self.partitions = DailyPartitions()
 
+    def forget_created_partitions(self) -> None:
+        """After a rolled-back batch: the daily partitions it created may be gone with it."""
+        self.partitions = DailyPartitions()
+
     def ddl(self, schema: str) -> list[str]:
         statements = [index_ddl(schema), *time_table(schema, "trades", TRADE_BODY, self.flavour)]
         statements.append(f"CREATE INDEX IF NOT EXISTS trades_market_trade_id"
