@@ -279,3 +279,37 @@ def _print_account(snapshot) -> None:
     console.print(f"liquidations so far: {len(snapshot.liquidations)}")
     for liquidation in snapshot.liquidations:
         console.print(json.dumps(liquidation))
+
+
+@audit_app.command()
+def settlements(
+    pg: str = PG_OPTION,
+    rpc: str = typer.Option("", "--rpc", envvar="QD_RPC_URLS", help="JSON-RPC URL(s), comma-separated (failover)."),
+    assets: str = typer.Option("USDC", "--assets", envvar="QD_ONCHAIN_ASSETS", help="Symbols in asset-index order."),
+    events_table: str = TABLE_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Compare every settlement batch on chain (sequence, hashes, deltas) with the log."""
+    from audit.settlements import audit_settlements
+    from onchain.assets import parse_symbols
+
+    urls = [url.strip() for url in rpc.split(",") if url.strip()]
+    if not urls:
+        raise typer.BadParameter("no chain: pass --rpc or set QD_RPC_URLS")
+    report = asyncio.run(audit_settlements(_require(pg), urls, parse_symbols(assets), events_table))
+    if as_json:
+        typer.echo(json.dumps(report.as_json()))
+    else:
+        table = Table(title="Settlement batches: chain vs log")
+        for column in ("seq", "position", "log hash", "deltas", "withdrawals", "result"):
+            table.add_column(column)
+        for batch in report.batches:
+            table.add_row(str(batch.sequence), str(batch.last_position), batch.log_hash[:16], str(batch.deltas),
+                          str(batch.withdrawals), "agrees" if batch.ok else "DIFFERS")
+        console.print(table)
+    failure = report.first_failure
+    if failure is None:
+        typer.echo(f"all {len(report.batches)} settlement batches agree with the log")
+        return
+    typer.echo(f"batch {failure.sequence} DIFFERS ({failure.signature}): " + " | ".join(failure.problems))
+    raise typer.Exit(1)
