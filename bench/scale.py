@@ -1,7 +1,7 @@
 """`python -m bench.scale`: one NATS node versus a three-node R3 cluster, one read API process
 versus two.
 
-    python -m bench.scale [--commands 4000] [--api-seconds 4]
+    python -m bench.scale [--commands 4000] [--api-seconds 4] [--projection-orders 4000]
 
 For each topology (a single nats-server; three clustered over loopback with R3 streams), on a
 fresh database of one local PostgreSQL:
@@ -13,6 +13,11 @@ fresh database of one local PostgreSQL:
   path without replication), so ``ratio`` is what R3 costs.
 - **Projection, events/s**: the real ``trades`` projector process then projects the whole events
   stream from the start; the rate is taken from its first applied batch to the last.
+
+Then **projection scale-out, events/s**: the ``trades`` projector as one process versus two
+market partitions (``--markets BTC-PERP`` and ``--markets SOL-PERP``, projections/partition.py)
+on the same synthetic two-market session published to a nats-server as the relay would; each
+catches up a paused backlog (the same method as above) into a fresh database.
 
 Then **read API, requests/s**: ``python -m read_api --workers 1`` versus ``--workers 2`` (two
 processes behind one port) on the cluster run's read models, under the same closed-loop load
@@ -268,8 +273,86 @@ def measure_read_api(dsn: str, workers: int, seconds: float, log_dir: Path) -> d
         stop_process(api)
 
 
-def run_all(base: Path, commands: int, api_seconds: float) -> tuple[dict, dict, dict]:
-    """Both topologies, then the read API with one and two processes."""
+async def measure_partitions(nats_url: str, postgres: Postgres, partitions: list[tuple[str, ...]],
+                             orders: int, log_dir: Path) -> dict:
+    """Events/s of the trades projector run as one process per market set in `partitions`."""
+    from projections.sample import trading_session
+    from projections.wire_source import to_message
+
+    label = "+".join(",".join(markets) or "all" for markets in partitions)
+    dsn = postgres.create_database(f"scale_part_{uuid.uuid4().hex[:8]}")
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    for name in (streams.EVENTS_STREAM,):
+        try:
+            await js.delete_stream(name)
+        except nats.js.errors.NotFoundError:
+            pass
+    await streams.declare(js, streams=(streams.EVENTS,), consumers=())
+    events = trading_session(orders=orders, seed=5).events
+    warm, rest = events[: len(events) // 20], events[len(events) // 20:]
+
+    async def publish(batch) -> None:
+        futures = []
+        for event in batch:
+            subject, data = to_message(event)
+            futures.append(await js.publish_async(subject, data, headers={"Nats-Msg-Id": str(event.position)}))
+            if len(futures) >= 2000:
+                await asyncio.gather(*futures)
+                futures = []
+        await asyncio.gather(*futures)
+
+    conn = psycopg.connect(dsn, autocommit=True)
+    running = []
+    try:
+        # Warm: every process starts and projects the first 5%; then they are paused
+        await publish(warm)
+        for index, markets in enumerate(partitions):
+            argv = ["--markets", ",".join(markets)] if markets else []
+            running.append(service(log_dir, f"partition-{label}-{index}", "projections.run", PROJECTOR,
+                                   "--nats", nats_url, "--pg", dsn, *argv))
+        await until(lambda: _at_least(_served_through(conn), warm[-1].position), 60, "the warm-up", 0.05)
+        for process in running:
+            os.kill(process.pid, signal.SIGSTOP)
+        # The backlog: published while paused, then projected from resuming until consistent
+        await publish(rest)
+        resumed = time.perf_counter()
+        for process in running:
+            os.kill(process.pid, signal.SIGCONT)
+        await until(lambda: _at_least(_served_through(conn), rest[-1].position), 300, "the backlog", 0.01)
+        seconds = time.perf_counter() - resumed
+        return {"processes": len(partitions), "events": len(rest), "events_per_s": round(len(rest) / seconds, 1)}
+    finally:
+        conn.close()
+        await nc.close()
+        for process in running:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGCONT)
+            stop_process(process)
+
+
+def _served_through(conn) -> int:
+    """How far `read.position_trades` says the whole model is complete (all partitions together)."""
+    try:
+        row = conn.execute(f"SELECT consistent_through FROM read.position_{PROJECTOR}").fetchone()
+    except psycopg.errors.UndefinedTable:
+        return 0
+    return row[0] if row and row[0] else 0
+
+
+def run_partitions(base: Path, postgres: Postgres, orders: int) -> dict:
+    """The trades projector as one process, then as two market partitions."""
+    server = NatsServer(base / "partitions", log_file=base / "partitions.log").start()
+    try:
+        return {count: asyncio.run(measure_partitions(server.url, postgres, partitions, orders, base))
+                for count, partitions in ((1, [()]), (2, [("BTC-PERP",), ("SOL-PERP",)]))}
+    finally:
+        server.stop()
+
+
+def run_all(base: Path, commands: int, api_seconds: float,
+            projection_orders: int = 4000) -> tuple[dict, dict, dict, dict]:
+    """Both topologies, the projection with one and two processes, the read API with one and two."""
     postgres = Postgres(base / "pg", log_file=base / "pg.log", settings=FAST_UNSAFE_SETTINGS).start()
     try:
         single = NatsServer(base / "single", log_file=base / "single.log").start()
@@ -285,7 +368,9 @@ def run_all(base: Path, commands: int, api_seconds: float) -> tuple[dict, dict, 
         print(f"3-node R3:     {three}", flush=True)
         api = {workers: measure_read_api(cluster_dsn, workers, api_seconds, base) for workers in (1, 2)}
         print(f"read API:      {api}", flush=True)
-        return one, three, api
+        partitions = run_partitions(base, postgres, projection_orders)
+        print(f"projection partitions: {partitions}", flush=True)
+        return one, three, api, partitions
     finally:
         postgres.stop()
 
@@ -295,11 +380,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--commands", type=int, default=4000, help="commands per topology")
     parser.add_argument("--api-seconds", type=float, default=4.0, help="read API load per run")
     parser.add_argument("--keep", action="store_true", help="keep the servers' and services' logs")
+    parser.add_argument("--projection-orders", type=int, default=4000,
+                        help="orders of the synthetic session projected by 1 vs 2 partitions")
     args = parser.parse_args(argv)
     base = Path(tempfile.mkdtemp(prefix="qd-bench-scale-"))
     print(f"logs in {base}", flush=True)
     try:
-        one, three, api = run_all(base, args.commands, args.api_seconds)
+        one, three, api, partitions = run_all(base, args.commands, args.api_seconds, args.projection_orders)
     finally:
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)
@@ -310,7 +397,10 @@ def main(argv: list[str] | None = None) -> None:
          projection_cluster_events_per_s=three["projection_events_per_s"],
          read_api_req_per_s_1_process=api[1]["req_per_s"], read_api_req_per_s_2_processes=api[2]["req_per_s"],
          read_api_scaling=round(api[2]["req_per_s"] / api[1]["req_per_s"], 2) if api[1]["req_per_s"] else None,
-         read_api_errors=api[1]["errors"] + api[2]["errors"])
+         read_api_errors=api[1]["errors"] + api[2]["errors"],
+         projection_1_process_events_per_s=partitions[1]["events_per_s"],
+         projection_2_partitions_events_per_s=partitions[2]["events_per_s"],
+         projection_scaling=round(partitions[2]["events_per_s"] / partitions[1]["events_per_s"], 2))
 
 
 if __name__ == "__main__":
