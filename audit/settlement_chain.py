@@ -36,6 +36,8 @@ class ChainWithdrawal:
     amount: int
     vault: str
     destination: str
+    mint: str | None  # of the asset, when the exchange has it
+    from_exchange_vault: bool  # the vault is the exchange's own PDA for that mint
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,10 @@ async def _batches_of(gateway: ChainGateway, signature: str, assets: AssetMap,
             owner, sub = await _owner_of(gateway, accounts[item.account_index], owners)
             withdrawals.append(ChainWithdrawal(owner, sub, _symbol(assets, item.asset_index), int(item.amount),
                                                str(accounts[item.vault_index]),
-                                               str(accounts[item.destination_index])))
+                                               str(accounts[item.destination_index]),
+                                               _mint(assets, item.asset_index),
+                                               _is_vault(gateway, accounts[item.vault_index], assets,
+                                                         item.asset_index)))
         batches.append(ChainBatch(signature, int(found.slot), str(accounts[0]), int(args.sequence),
                                   bytes(args.previous_hash), bytes(args.log_hash), tuple(deltas),
                                   tuple(withdrawals)))
@@ -132,6 +137,14 @@ async def _owner_of(gateway: ChainGateway, address: Pubkey, owners: dict) -> tup
         owners[address] = ("?" + str(address), -1) if account is None else (str(account.owner),
                                                                            int(account.sub_account))
     return owners[address]
+
+
+def _is_vault(gateway: ChainGateway, address: Pubkey, assets: AssetMap, index: int) -> bool:
+    return 0 <= index < len(assets.mints) and address == gateway.client.vault_address(assets.mints[index])
+
+
+def _mint(assets: AssetMap, index: int) -> str | None:
+    return str(assets.mints[index]) if 0 <= index < len(assets.mints) else None
 
 
 def _symbol(assets: AssetMap, index: int) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 import psycopg
+from solders.pubkey import Pubkey
 
 from audit.log_source import StoreLog
 from audit.settlement_chain import ChainBatch, read_chain_batches
@@ -24,6 +25,7 @@ from audit.settlement_log import implied_batches, settlement_records
 from onchain.gateway import ChainGateway
 from onchain.rpc.failover import FailoverRpc
 from onchain.settler import log_chain
+from onchain.settler.batch import associated_token_address
 from onchain.settler.netting import AccountKey
 
 FEE_SUB_ACCOUNT, POOL_SUB_ACCOUNT = 0, 1  # the settlement authority's own user accounts
@@ -151,7 +153,24 @@ def _check_implied(check: BatchCheck, batch: ChainBatch, implied, chain_break) -
         check.problems.append("deltas differ: " + "; ".join(
             f"{owner}/{sub} {asset} chain {on_chain.get((owner, sub, asset), 0)} "
             f"events {implied.deltas.get((owner, sub, asset), 0)}" for owner, sub, asset in differing))
-    chain_withdrawals = sorted((w.owner, w.sub_account, w.asset, w.amount) for w in batch.withdrawals)
-    log_withdrawals = sorted(item[:4] for item in implied.withdrawals)
+    mints = {w.asset: w.mint for w in batch.withdrawals if w.mint is not None}
+    chain_withdrawals = sorted((w.owner, w.sub_account, w.asset, w.amount, _chain_payee(w)) for w in batch.withdrawals)
+    log_withdrawals = sorted((owner, sub, asset, amount, _log_payee(destination, asset, mints))
+                             for owner, sub, asset, amount, destination in implied.withdrawals)
     if chain_withdrawals != log_withdrawals:
         check.problems.append(f"withdrawals differ: chain {chain_withdrawals}, events {log_withdrawals}")
+
+
+
+def _chain_payee(withdrawal) -> str:
+    """Where a withdrawal paid to (its destination token account), if from the exchange's vault."""
+    if not withdrawal.from_exchange_vault:
+        return f"paid from {withdrawal.vault}, not the exchange's vault for {withdrawal.asset}"
+    return withdrawal.destination
+
+
+def _log_payee(destination_owner: str, asset: str, mints: dict[str, str]) -> str:
+    """The associated token account of the requested destination for the asset's mint."""
+    if asset not in mints:
+        return destination_owner
+    return str(associated_token_address(Pubkey.from_string(destination_owner), Pubkey.from_string(mints[asset])))
