@@ -82,3 +82,17 @@ async def test_settlement_batches_agree_with_the_log_until_an_event_is_changed(s
     differed = await asyncio.to_thread(run_cli, stack)
     assert differed.exit_code == 1, differed.output
     assert "batch 2 DIFFERS" in differed.output and "deltas differ" in differed.output
+
+    # The log's record of batch 1 is changed too (another transaction named as its chain_tx):
+    # batch 1 is now the first to differ, and the report says it is the record that disagrees.
+    with psycopg.connect(stack.pg_dsn, autocommit=True) as conn:
+        position, state = conn.execute(
+            f"SELECT notification_id, state FROM {EVENTS_TABLE} WHERE topic LIKE %s ORDER BY notification_id"
+            " LIMIT 1", ("%Settlement.BatchSettled",)).fetchone()
+        record = msgspec.json.decode(state)
+        record["chain_tx"] = report.batches[1].signature
+        conn.execute(f"UPDATE {EVENTS_TABLE} SET state = %s WHERE notification_id = %s",
+                     (msgspec.json.encode(record), position))
+    report = await audit_settlements(stack.pg_dsn, [stack.rpc_url], ("USDC",))
+    assert report.first_failure.sequence == 1
+    assert any(problem.startswith("BatchSettled chain_tx") for problem in report.first_failure.problems)
