@@ -96,3 +96,21 @@ async def test_settlement_batches_agree_with_the_log_until_an_event_is_changed(s
     report = await audit_settlements(stack.pg_dsn, [stack.rpc_url], ("USDC",))
     assert report.first_failure.sequence == 1
     assert any(problem.startswith("BatchSettled chain_tx") for problem in report.first_failure.problems)
+
+
+def test_sequence_gaps_and_broken_hash_links_are_named():
+    # The program refuses both, so they are shown on forged chain batches (pure check).
+    from audit.settlement_chain import ChainBatch
+    from audit.settlements import BatchCheck, _check_sequence
+
+    def batch(sequence: int, previous: bytes, log_hash: bytes) -> ChainBatch:
+        return ChainBatch("sig", 1, "authority", sequence, previous, log_hash, (), ())
+
+    first, third = batch(1, bytes(32), b"\x01" * 32), batch(3, b"\x02" * 32, b"\x03" * 32)
+    checks = [BatchCheck(b.sequence, "sig", None, b.log_hash.hex(), 0, 0) for b in (first, third)]
+    _check_sequence(checks[0], first, 0, bytes(32))
+    _check_sequence(checks[1], third, 1, first.log_hash)
+    assert checks[0].ok
+    assert checks[1].problems == [
+        "sequence 3 where 2 was due (gap or repeat)",
+        f"previous_hash {'02' * 32} is not the previous batch's log hash {'01' * 32}"]
