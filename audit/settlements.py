@@ -96,6 +96,11 @@ async def audit_settlements(pg_dsn: str, rpc_urls: list[str], asset_symbols: tup
             _check_implied(check, batch, by_position[position], chain_break)
         previous_hash = batch.log_hash
         checks.append(check)
+    on_chain = {batch.sequence for batch in chain}
+    for sequence in sorted(set(records) - on_chain):
+        if records[sequence].settled_hash is not None:  # a proposal alone may still be in flight
+            checks.append(BatchCheck(sequence, "", records[sequence].last_position, records[sequence].settled_hash,
+                                     0, 0, ["the log records this batch as settled; the chain has no such batch"]))
     return SettlementsReport(checks, None if chain_break is None else str(chain_break), verified)
 
 
