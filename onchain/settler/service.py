@@ -88,6 +88,7 @@ class Settler:
         self.previous_hash = log_chain.NOTHING_SETTLED
         self.position = 0
         self.settled_batches: list[SettlementBatch] = []
+        self.settled_compute_units: list[int] = []  # per settled batch, as the chain reported
 
     async def start(self) -> None:
         """Connect, check the audit chain, open the fee and pool accounts, reconcile."""
@@ -194,6 +195,7 @@ class Settler:
         self.sequence, self.previous_hash, self.position = batch.sequence, log_hash, batch.last_position
         self.netting = self._new_netting()
         self.settled_batches.append(batch)
+        self.settled_compute_units.append(landed.compute_units or 0)
         log.info("settled batch %s (positions %s..%s, %s deltas, %s withdrawals, %s CU)", batch.sequence,
                  batch.first_position, batch.last_position, len(batch.deltas), len(batch.payouts),
                  landed.compute_units)
