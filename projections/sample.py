@@ -39,6 +39,10 @@ def trading_session(*, orders: int = 120, seed: int = 7, minutes: int = 90) -> D
                     amount=5_000 * 10**6)
     script.request_withdrawal(owner=OWNERS[1], sub_account=0, asset="USDC", amount=1_000 * 10**6,
                               destination=OWNERS[1])
+    # A second one the chain could not pay out: the collateral comes back
+    refused = script.request_withdrawal(owner=OWNERS[1], sub_account=0, asset="USDC",
+                                        amount=300 * 10**6, destination=OWNERS[1])
+    script.refund_withdrawal(owner=OWNERS[1], withdrawal_id=refused, reason="NoTokenAccount")
     step = minutes * MINUTE // max(orders, 1)
     resting: list[tuple[str, str, int]] = []
     for index in range(orders):

@@ -107,6 +107,10 @@ class AccountStateModel(ReadModel):
         self._credit(batch, event, account_of(event), str(event.payload["asset"]),
                      -int(event.payload["amount"]), "withdrawal")
 
+    def on_Account_WithdrawalRefunded(self, batch: AccountBatch, event: ProjectedEvent) -> None:
+        self._credit(batch, event, account_of(event), str(event.payload["asset"]),
+                     int(event.payload["amount"]), "withdrawal_refund")
+
     def on_Account_Transferred(self, batch: AccountBatch, event: ProjectedEvent) -> None:
         asset, amount = str(event.payload["asset"]), int(event.payload["amount"])
         self._credit(batch, event, account_of(event, "from_sub_account"), asset, -amount, "transfer_out")

@@ -39,6 +39,9 @@ class TransfersModel(ReadModel):
     def on_Account_Withdrawn(self, batch, event: ProjectedEvent) -> None:
         self._row(batch, event, account_of(event), "withdrawal", status="completed")
 
+    def on_Account_WithdrawalRefunded(self, batch, event: ProjectedEvent) -> None:
+        self._row(batch, event, account_of(event), "withdrawal", status="refunded")
+
     def on_Account_Transferred(self, batch, event: ProjectedEvent) -> None:
         source = account_of(event, "from_sub_account")
         target = account_of(event, "to_sub_account")
