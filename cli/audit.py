@@ -70,6 +70,13 @@ def replay(
     no_verify: bool = typer.Option(False, "--no-verify",
                                    help="Replay a store that has no chain (nothing is proven)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    find_divergence: bool = typer.Option(
+        False, "--find-divergence", help="Re-run the commands stream (QD_CMD) through a fresh "
+        "domain and name the first stored event that differs (automatic on an --engine mismatch)."),
+    admin: list[str] = typer.Option([], "--admin", envvar="QD_ADMIN_PUBKEY",
+                                    help="The engine's admin keys (for --find-divergence)."),
+    deposit_watcher: list[str] = typer.Option([], "--deposit-watcher", envvar="QD_DEPOSIT_PUBKEY"),
+    settler: list[str] = typer.Option([], "--settler", envvar="QD_SETTLER_PUBKEY"),
 ) -> None:
     """Rebuild the whole domain from genesis, verify the chain, print state hashes."""
     from audit.log_source import StoreLog
@@ -126,6 +133,11 @@ def replay(
                          "chain_head": c.chain_head} for c in result.checkpoints],
         "problem": str(result.chain_break or result.failure or difference or mismatch or "") or None,
     }
+    if find_divergence or (mismatch and live is not None) or (difference and source == "stream"):
+        found = _find_divergence(pg or "", events_table, nats_url, admin, deposit_watcher, settler)
+        report["divergence"] = found.as_dict()
+        if found.divergence is not None and not report["problem"]:
+            report["problem"] = found.summary
     _print_replay(report, as_json)
     if report["problem"]:
         raise typer.Exit(1)
@@ -209,6 +221,20 @@ def _compare_with_store(pg: str, events_table: str, nats_url: str):
     return compare_logs(StoreLog(pg, events_table).rows(), stream_rows, default_mapper())
 
 
+def _find_divergence(pg: str, events_table: str, nats_url: str, admin: list[str],
+                     deposit_watchers: list[str], settlers: list[str]):
+    """Re-run the commands the store has committed and compare with the stored events."""
+    from audit.divergence import find_divergence, store_bounds
+    from audit.log_source import StoreLog
+    from bus.engine_intake import OperatorKeys
+
+    operators = OperatorKeys(admin=frozenset(admin), deposit_watchers=frozenset(deposit_watchers),
+                             settlers=frozenset(settlers))
+    position, seq = store_bounds(_require(pg), events_table)
+    rows = StoreLog(pg, events_table).rows(up_to=position, with_chain=False)
+    return find_divergence(rows, nats_url, operators, until_seq=seq)
+
+
 def _engine_state(nats_url: str) -> dict:
     import msgspec
     import nats
@@ -250,6 +276,8 @@ def _print_replay(report: dict, as_json: bool) -> None:
     console.print(table)
     console.print(f"{report['events']} events read, {report['applied']} applied, last position "
                   f"{report['last_position']}; chain head {report['chain_head'] or '-'}")
+    if report.get("divergence"):
+        console.print(f"divergence search: {report['divergence']['summary']}")
     if report["problem"]:
         console.print(f"[bold red]FAILED[/]: {report['problem']}")
     else:
