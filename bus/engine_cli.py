@@ -20,6 +20,7 @@ import sys
 
 from bus.engine import EngineSettings, run_forever
 from bus.engine_intake import OperatorKeys
+from observability.logs import configure_logging
 
 log = logging.getLogger("bus.engine")
 
@@ -43,8 +44,7 @@ def settings_from_arguments(argv: list[str] | None = None) -> EngineSettings:
     arguments = parser.parse_args(argv)
     if not arguments.pg:
         parser.error("--pg (or QD_PG_DSN) is required")
-    logging.basicConfig(level=arguments.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging("engine", arguments.log_level.upper())  # JSON lines (observability.logs)
     if arguments.admin_keyfile:
         from solders.keypair import Keypair
 

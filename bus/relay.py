@@ -47,6 +47,7 @@ from bus import streams, subjects
 from bus.relay_publisher import PipelinedPublisher, PublishRefused
 from bus.relay_source import Outgoing, StoreSource
 from observability.metrics import RelayMetrics
+from observability.logs import configure_logging
 
 log = logging.getLogger("bus.relay")
 
@@ -280,7 +281,7 @@ def _parse_args(argv: Any = None) -> argparse.Namespace:
 
 if __name__ == "__main__":
     arguments = _parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    configure_logging("relay", "INFO")  # JSON lines (observability.logs)
     try:
         import uvloop
 

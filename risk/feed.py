@@ -22,6 +22,7 @@ from commands import messages
 from risk.backoff import Backoff, report
 from risk.commands_out import Sender, admin_keyfile, default_nats_url
 from risk.sources import PYTH_FEED_IDS, Hermes, PriceUpdate, SyntheticWalk, now_ns, read_file
+from observability.logs import configure_logging
 
 log = logging.getLogger("risk.feed")
 
@@ -113,7 +114,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 async def main(argv: list[str] | None = None) -> dict:
     """Run the chosen source until it ends or SIGINT/SIGTERM; returns the send counts."""
     options = parse(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    configure_logging("price-feed", "INFO")  # JSON lines (observability.logs)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -22,6 +22,7 @@ import time
 
 from commands import messages
 from risk.commands_out import Sender, admin_keyfile, default_nats_url
+from observability.logs import configure_logging
 
 log = logging.getLogger("risk.keeper")
 HOUR_NS = 3600 * 1_000_000_000
@@ -90,7 +91,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 async def main(argv: list[str] | None = None) -> dict:
     """Run until SIGINT/SIGTERM (or --count sweeps); returns the send counts."""
     options = parse(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    configure_logging("keeper", "INFO")  # JSON lines (observability.logs)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -33,6 +33,7 @@ from onchain.gateway import ChainGateway
 from onchain.rpc.failover import FailoverRpc
 from onchain.rpc.local_server import build_svm, serve
 from onchain.settler.service import POOL_SUB_ACCOUNT
+from observability.logs import configure_logging
 
 log = logging.getLogger("onchain.devnet")
 POOL_FLOAT_USDC = 10_000_000 * 1_000_000  # 10 million USDC in the settler's pool account
@@ -77,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m onchain.devnet", description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=int(os.environ.get("QD_RPC_PORT", "8899")))
     arguments = parser.parse_args(argv)
-    logging.basicConfig(level=os.environ.get("QD_LOG_LEVEL", "WARNING").upper())
+    configure_logging("devnet", os.environ.get("QD_LOG_LEVEL", "WARNING").upper())  # JSON lines (observability.logs)
     state = Path(os.environ.get("QD_STATE_DIR", "."))
     admin = load_or_create_keypair(os.environ.get("QD_ADMIN_KEYFILE", state / "keys" / "admin.json"))
     methods, description = open_chain(state, admin)

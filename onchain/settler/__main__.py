@@ -22,6 +22,7 @@ from client.keys import load_or_create_keypair
 from onchain.assets import parse_symbols
 from onchain.settler.netting import CannotSettle
 from onchain.settler.service import Settler, SettlerSettings
+from observability.logs import configure_logging
 
 log = logging.getLogger("onchain.settler")
 
@@ -51,7 +52,7 @@ def settings_from_arguments(argv: list[str] | None = None) -> SettlerSettings:
     arguments = parser.parse_args(argv)
     if not arguments.pg:
         parser.error("--pg (or QD_PG_DSN) is required")
-    logging.basicConfig(level=arguments.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging("settler", arguments.log_level.upper())  # JSON lines (observability.logs)
     return SettlerSettings(
         nats_url=arguments.nats, pg_dsn=arguments.pg, rpc_urls=[u for u in arguments.rpc.split(",") if u],
         authority=load_or_create_keypair(arguments.keypair), asset_symbols=parse_symbols(arguments.assets),

@@ -18,6 +18,7 @@ from pathlib import Path
 from client.keys import load_or_create_keypair
 from onchain.assets import parse_symbols
 from onchain.watcher.service import DepositWatcher, WatcherSettings
+from observability.logs import configure_logging
 
 log = logging.getLogger("onchain.watcher")
 
@@ -35,7 +36,7 @@ def settings_from_arguments(argv: list[str] | None = None) -> WatcherSettings:
     parser.add_argument("--poll-seconds", type=float, default=0.5)
     parser.add_argument("--log-level", default=os.environ.get("QD_LOG_LEVEL", "WARNING"))
     arguments = parser.parse_args(argv)
-    logging.basicConfig(level=arguments.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging("deposit-watcher", arguments.log_level.upper())  # JSON lines (observability.logs)
     return WatcherSettings(nats_url=arguments.nats, rpc_urls=[u for u in arguments.rpc.split(",") if u],
                            keypair=load_or_create_keypair(arguments.keypair), cursor_path=Path(arguments.cursor),
                            asset_symbols=parse_symbols(arguments.assets), poll_seconds=arguments.poll_seconds)
