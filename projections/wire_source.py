@@ -4,22 +4,39 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from bus import subjects, wire
 from projections.event import ProjectedEvent
 
 
+class DecodedEventMessage(msgspec.Struct, frozen=True, kw_only=True, tag="event", tag_field="kind"):
+    """`bus.wire.EventMessage` with its payload decoded in the same pass (the projector's hot
+    path: one msgspec call per message instead of two). Same fields, same tag, same strictness:
+    anything but an EventMessage with an object payload raises (tests keep the fields in step)."""
+
+    position: int
+    event_type: str
+    aggregate_type: str
+    aggregate_id: str
+    aggregate_version: int
+    at: int
+    seq: int
+    payload: dict[str, Any]
+
+
+_decoder = msgspec.json.Decoder(DecodedEventMessage)
+_EVENT_PREFIX = tuple(subjects.EVENTS_PREFIX.split("."))
+
+
 def from_message(subject: str, data: bytes) -> ProjectedEvent:
     """Decode one events-stream message (strict: anything but an EventMessage raises)."""
-    message = wire.decode(data)
-    try:
-        _, key, _ = subjects.parse_event(subject)
-    except ValueError:
-        key = subjects.NO_KEY
-    return ProjectedEvent(
-        position=message.position, type=message.event_type,
-        aggregate_type=message.aggregate_type, aggregate_id=message.aggregate_id,
-        version=message.aggregate_version, at=message.at, seq=message.seq, key=key,
-        payload=wire.payload_dict(message))
+    message = _decoder.decode(data)
+    parts = subject.split(".")  # qd.evt.<scope>.<key>.<EventType>, as subjects.parse_event
+    key = parts[3] if len(parts) == 5 and (parts[0], parts[1]) == _EVENT_PREFIX else subjects.NO_KEY
+    return ProjectedEvent(message.position, message.event_type, message.aggregate_type,
+                          message.aggregate_id, message.aggregate_version, message.at,
+                          message.seq, key, message.payload)
 
 
 def to_message(event: ProjectedEvent) -> tuple[str, bytes]:

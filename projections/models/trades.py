@@ -15,7 +15,7 @@ from projections.event import ProjectedEvent
 from projections.flavour import Flavour
 from projections.model import ReadModel
 from projections.models.order_index import index_ddl, index_changes, load_index, taker_of, track
-from projections.models.shapes import fills_of, has_fills
+from projections.models.shapes import BASE_SCALE, has_fills, placement_of
 from projections.staging import Stager
 from projections.timeseries import (BUCKET_ORIGIN, RESOLUTIONS, DailyPartitions, time_table,
                                     timescale_policies)
@@ -93,11 +93,21 @@ class TradesModel(ReadModel):
             if has_fills(event):  # a modify that traded, of an order we never saw rest
                 raise LookupError(f"order {event.payload.get('order_id')} is not a resting order")
             return
-        for fill in fills_of(event, taker):
-            batch["rows"].append((fill.market, event.position * TRADE_ID_SCALE + fill.index, event.position, fill.index, event.time, event.at,
-                          fill.price, fill.size, fill.notional, fill.taker_side,
-                          fill.taker_order_id, fill.maker_order_id, fill.taker_account,
-                          fill.maker_account))
+        # The COPY rows straight from the payload (no per-fill objects): the hot path.
+        fills = (placement_of(event) or {}).get("fills")
+        if not fills:
+            return
+        market, position, at, rows = event.key, event.position, event.at, batch["rows"]
+        time, first_trade_id = event.time, position * TRADE_ID_SCALE
+        taker_order_id, taker_account = str(taker["order_id"]), str(taker["account"])
+        taker_side = str(taker["side"])
+        for index, fill in enumerate(fills):
+            price, size = int(fill["price"]), int(fill["size"])
+            notional = fill.get("notional")
+            rows.append((market, first_trade_id + index, position, index, time, at, price, size,
+                         price * size // BASE_SCALE if notional is None else int(notional),
+                         taker_side, taker_order_id, str(fill["maker_order_id"]),
+                         taker_account, str(fill["maker_account"])))
 
     on_Market_OrderModified = on_Market_OrderPlaced  # a re-placed order may trade too
 
