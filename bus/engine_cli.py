@@ -15,11 +15,11 @@ import asyncio
 import json
 import logging
 import os
-import signal
 import sys
 
 from bus.engine import EngineSettings, run_forever
 from bus.engine_intake import OperatorKeys
+from observability.lifecycle import stop_on_signals
 from observability.logs import configure_logging
 
 log = logging.getLogger("bus.engine")
@@ -74,11 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     sys.setswitchinterval(float(os.environ.get("QD_GIL_SWITCH_INTERVAL", "0.0005")))
 
     async def _main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        await run_forever(settings, stop)
+        await run_forever(settings, stop_on_signals())
 
     try:
         import uvloop

@@ -32,7 +32,6 @@ import argparse
 import asyncio
 import logging
 import os
-import signal
 import time
 from collections import deque
 from typing import Any
@@ -48,6 +47,7 @@ from bus.relay_publisher import PipelinedPublisher, PublishRefused
 from bus.relay_source import Outgoing, StoreSource
 from observability.metrics import RelayMetrics
 from observability.logs import configure_logging
+from observability.lifecycle import stop_on_signals
 
 log = logging.getLogger("bus.relay")
 
@@ -242,10 +242,7 @@ async def main(nats_url: str, dsn: str, window: int, metrics_port: int | None = 
         readiness.add("nats_connected", lambda: connection.is_connected)
         readiness.add("resumed_from_stream", lambda: relay.synchronised)
         start_health_server(metrics_port, relay.metrics.registry, readiness=readiness)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+    stop = stop_on_signals()
     channel = getattr(source.recorder, "channel_name", None)
     listener = asyncio.create_task(listen_for_inserts(dsn, channel, relay.wake, stop)) if channel else None
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import signal
 import sys
 import time
 import zlib
@@ -43,6 +42,7 @@ from bus.engine import EngineSettings, run_forever
 from bus.engine_cli import settings_from_arguments
 from observability.engine_exporter import EngineStateMetrics, follow_engine_state
 from observability.health import start_health_server
+from observability.lifecycle import stop_on_signals
 
 log = logging.getLogger("bus.standby")
 
@@ -143,10 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     interval = float(os.environ.get("QD_ENGINE_METRICS_INTERVAL", "5"))
 
     async def _main() -> int:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
+        stop = stop_on_signals()
         return await lead_when_leased(settings, stop, poll_seconds=poll, check_seconds=check,
                                       metrics=metrics, metrics_interval=interval)
 

@@ -16,12 +16,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 
 from commands import messages
 from risk.backoff import Backoff, report
 from risk.commands_out import Sender, admin_keyfile, default_nats_url
 from risk.sources import PYTH_FEED_IDS, Hermes, PriceUpdate, SyntheticWalk, now_ns, read_file
+from observability.lifecycle import stop_on_signals
 from observability.logs import configure_logging
 
 log = logging.getLogger("risk.feed")
@@ -115,10 +115,7 @@ async def main(argv: list[str] | None = None) -> dict:
     """Run the chosen source until it ends or SIGINT/SIGTERM; returns the send counts."""
     options = parse(argv)
     configure_logging("price-feed", "INFO")  # JSON lines (observability.logs)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+    stop = stop_on_signals()
     sender = Sender(options.nats, options.admin_keyfile, log)
     log.info("price feed %s signing as %s", options.source, sender.signer)
     runner = {"synthetic": run_synthetic, "file": run_file, "hermes": run_hermes}[options.source]

@@ -17,11 +17,11 @@ import argparse
 import asyncio
 import logging
 import os
-import signal
 import time
 
 from commands import messages
 from risk.commands_out import Sender, admin_keyfile, default_nats_url
+from observability.lifecycle import stop_on_signals
 from observability.logs import configure_logging
 
 log = logging.getLogger("risk.keeper")
@@ -92,10 +92,7 @@ async def main(argv: list[str] | None = None) -> dict:
     """Run until SIGINT/SIGTERM (or --count sweeps); returns the send counts."""
     options = parse(argv)
     configure_logging("keeper", "INFO")  # JSON lines (observability.logs)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+    stop = stop_on_signals()
     sender = Sender(options.nats, options.admin_keyfile, log)
     log.info("keeper signing as %s (liquidate=%s)", sender.signer, options.liquidate)
     try:

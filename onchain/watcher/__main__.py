@@ -11,13 +11,13 @@ import argparse
 import asyncio
 import logging
 import os
-import signal
 import sys
 from pathlib import Path
 
 from client.keys import load_or_create_keypair
 from onchain.assets import parse_symbols
 from onchain.watcher.service import DepositWatcher, WatcherSettings
+from observability.lifecycle import stop_on_signals
 from observability.logs import configure_logging
 
 log = logging.getLogger("onchain.watcher")
@@ -60,11 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = settings_from_arguments(argv)
 
     async def _main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        await run_forever(settings, stop)
+        await run_forever(settings, stop_on_signals())
 
     asyncio.run(_main())
     return 0
