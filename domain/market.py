@@ -5,36 +5,39 @@ The book (`domain.book`) is deterministic, so the Market records the *inputs* of
 together with what the call returned (fills, what rested, what was cancelled): projections read
 the results from the event, and replay re-runs the same call, which rebuilds the same book.
 Live, the book call runs first (a rejected call changes nothing and records no event); the event
-body then finds the result already applied and only updates the Market's own bookkeeping.
+body then finds the result already applied and only updates the Market's own bookkeeping
+(`market_live_calls`). The state's plain forms (state hash, snapshots) are in `market_state`.
+
+Every event class stays defined on this class in this module: a stored event's topic is
+`domain.market:Market.<Event>`, so moving one would leave the stored log undecodable.
 
 Invariants: the book is never crossed (the book's invariant); the fee pool only changes by the
 fees recorded in `OrderPlaced`/`OrderModified` events; a reduce-only id set only holds resting
 orders. Known limit: fees are in USDC quote units (1e6) only.
 """
 
-from contextlib import contextmanager
-from typing import Any, Callable, Iterator
-
 from eventsourcing.domain import event
 
 from .aggregate import DomainAggregate, hot_path
 from .book import CancelReason, OrderBook, PlaceResult, TriggerBook
+from .funding import FUNDING_PERIOD
 from .ids import market_aggregate_id
+from .market_live_calls import LiveBookCalls
 from .market_params import MarketParams, MarketStatus
 from .market_payloads import (
     BOOK_CANCEL_REASONS,
     cancelled_payload,
     new_order_from,
+    placement_payload,
     resting_payload,
     trigger_order_from,
     trigger_payload,
 )
-from .funding import FUNDING_PERIOD
-from .numbers import fee_amount, notional_floor
+from .market_state import MarketStateForms
 from .oracle_validity import next_twap
 
 
-class Market(DomainAggregate):
+class Market(LiveBookCalls, MarketStateForms, DomainAggregate):
     """One perpetual market (natural key: its symbol)."""
 
     # Risk state (class defaults also serve snapshots older than these fields).
@@ -59,7 +62,7 @@ class Market(DomainAggregate):
         self.fee_pool = 0
         self.last_trade_price: int | None = None
         self.reduce_only_ids: set[int] = set()
-        self._live_result: Any = None
+        self._live_result = None
         self.last_funding_period = at // FUNDING_PERIOD
 
     # ----- admin ----------------------------------------------------------------------------
@@ -116,8 +119,7 @@ class Market(DomainAggregate):
     @event("OrderModified")
     def _record_order_modified(
         self, at: int, seq: int, order_id: int, account: str, side: str, new_price: int, new_size: int,
-        kept_priority: bool,
-        old_price: int, old_size: int, placement: dict | None,
+        kept_priority: bool, old_price: int, old_size: int, placement: dict | None,
     ) -> None:
         self._once(lambda: self.book.modify(order_id, new_price=new_price, new_size=new_size))
         if placement is not None:
@@ -237,91 +239,9 @@ class Market(DomainAggregate):
 
     def placement_payload(self, result: PlaceResult) -> dict:
         """The JSON-safe record of a book result, with the fees of each fill."""
-        fills = []
-        for fill in result.fills:
-            notional = notional_floor(fill.price, fill.size)
-            fills.append({
-                "maker_order_id": fill.maker_order_id,
-                "maker_account": fill.maker_account,
-                "maker_client_order_id": fill.maker_client_order_id,
-                "price": fill.price,
-                "size": fill.size,
-                "notional": notional,
-                "maker_fee": fee_amount(notional, self.params.maker_fee_bps),
-                "taker_fee": fee_amount(notional, self.params.taker_fee_bps),
-                "maker_remaining": fill.maker_remaining,
-            })
-        return {
-            "fills": fills,
-            "rested_size": result.resting_size,
-            "rested_price": result.resting_price,
-            "cancelled_size": result.cancelled_size,
-            "cancel_reason": None if result.cancel_reason is None else str(result.cancel_reason),
-            "stp_cancelled": [cancelled_payload(c) for c in result.maker_cancels],
-        }
-
-    def snapshot_state(self) -> dict:
-        """Plain data for aggregate snapshots (the books' own snapshot forms)."""
-        state = self.to_state()
-        state["book"] = self.book.snapshot()
-        state["triggers"] = self.triggers.snapshot()
-        return state
-
-    def restore_snapshot_state(self, state: dict) -> None:
-        """Rebuild from `snapshot_state()` data."""
-        self.symbol = state["symbol"]
-        self.params = MarketParams.from_payload(state["params"])
-        self.status = MarketStatus(state["status"])
-        self.book = OrderBook.restore(state["book"])
-        self.triggers = TriggerBook.restore(state["triggers"])
-        self.fee_pool = state["fee_pool"]
-        self.last_trade_price = state["last_trade_price"]
-        self.reduce_only_ids = set(state["reduce_only_ids"])
-        self._live_result = None
-        risk = state.get("risk", {})
-        self.mark_twap = risk.get("mark_twap")
-        self.mark_twap_at = risk.get("mark_twap_at")
-        self.last_funding_period = risk.get("last_funding_period", 0)
-        self.cumulative_funding_rate = risk.get("cumulative_funding_rate", 0)
-        self.breaker_prior_status = risk.get("breaker_prior_status")
-
-    def to_state(self) -> dict:
-        """Canonical plain state for the state hash."""
-        return {
-            "symbol": self.symbol,
-            "params": self.params.to_payload(),
-            "status": str(self.status),
-            "fee_pool": self.fee_pool,
-            "last_trade_price": self.last_trade_price,
-            "reduce_only_ids": sorted(self.reduce_only_ids),
-            "book": self.book.canonical(),
-            "triggers": self.triggers.canonical(),
-            "risk": {
-                "mark_twap": self.mark_twap,
-                "mark_twap_at": self.mark_twap_at,
-                "last_funding_period": self.last_funding_period,
-                "cumulative_funding_rate": self.cumulative_funding_rate,
-                "breaker_prior_status": self.breaker_prior_status,
-            },
-        }
+        return placement_payload(result, self.params)
 
     # ----- internals ------------------------------------------------------------------------
-
-    @contextmanager
-    def _already_applied(self, result: Any) -> Iterator[None]:
-        """Live: the book call ran before its event; tell the event body not to run it again
-        (and never leave the flag behind, even if triggering the event fails)."""
-        self._live_result = result
-        try:
-            yield
-        finally:
-            self._live_result = None
-
-    def _once(self, book_call: Callable[[], Any]) -> None:
-        """Run the book call when replaying; live, it already ran before the event."""
-        if self._live_result is None:
-            book_call()
-        self._live_result = None
 
     def _after_matching(self, order_id: int, rests_reduce_only: bool, fills: list, stp_cancelled: list) -> None:
         for fill in fills:

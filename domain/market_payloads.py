@@ -17,6 +17,8 @@ from .book import (
     TriggerKind,
     TriggerOrder,
 )
+from .market_params import MarketParams
+from .numbers import fee_amount, notional_floor
 
 BOOK_CANCEL_REASONS = {r.value: r for r in CancelReason}
 
@@ -71,4 +73,30 @@ def trigger_payload(waiting: Any) -> dict:
     return {
         "order_id": order.trigger_id, "account": order.account, "side": str(order.side), "size": order.size,
         "kind": str(order.kind), "trigger_price": waiting.trigger_price, "client_order_id": order.client_order_id,
+    }
+
+
+def placement_payload(result: Any, params: MarketParams) -> dict:
+    """The JSON-safe record of a book `PlaceResult`, with the fees of each fill at `params`' rates."""
+    fills = []
+    for fill in result.fills:
+        notional = notional_floor(fill.price, fill.size)
+        fills.append({
+            "maker_order_id": fill.maker_order_id,
+            "maker_account": fill.maker_account,
+            "maker_client_order_id": fill.maker_client_order_id,
+            "price": fill.price,
+            "size": fill.size,
+            "notional": notional,
+            "maker_fee": fee_amount(notional, params.maker_fee_bps),
+            "taker_fee": fee_amount(notional, params.taker_fee_bps),
+            "maker_remaining": fill.maker_remaining,
+        })
+    return {
+        "fills": fills,
+        "rested_size": result.resting_size,
+        "rested_price": result.resting_price,
+        "cancelled_size": result.cancelled_size,
+        "cancel_reason": None if result.cancel_reason is None else str(result.cancel_reason),
+        "stp_cancelled": [cancelled_payload(c) for c in result.maker_cancels],
     }
