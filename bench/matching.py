@@ -3,7 +3,7 @@
 Two workloads, each recorded first (not timed) and then re-run through a fresh OrderBook (timed,
 best of 3 runs because the machine is shared):
 - the LOBSTER AMZN 2012-06-21 level-1 day: every book call of the replay procedure in
-  tests/unit/book/lobster_replay.py (adds, partial/full cancels, executions as IOC orders, syncs),
+  bench/lobster.py (adds, partial/full cancels, executions as IOC orders, syncs),
   without the comparison;
 - a synthetic seeded mix around a moving mid price: ~55% passive adds, ~25% cancels of live
   orders, ~5% size-shrinking modifies, ~15% crossing orders (limit and IOC), 10 accounts with
@@ -28,7 +28,7 @@ from collections import deque
 
 from bench.report import emit
 from domain.book import NewOrder, OrderBook, SelfTradePrevention, Side, TimeInForce
-from tests.unit.book.lobster_replay import AMZN, replay
+from bench.lobster import AMZN, replay
 
 RUNS = 5
 SYNTHETIC_OPERATIONS = 200_000

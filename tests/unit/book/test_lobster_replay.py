@@ -1,12 +1,12 @@
 """Real NASDAQ order flow (LOBSTER samples) through our book: the determined levels match on every row.
 
-The procedure is the one in tests/data/lobster/README.md (see lobster_replay.py). The full-row
+The procedure is the one in tests/data/lobster/README.md (see bench/lobster.py). The full-row
 match rate is information only: deeper levels move out of the file's view.
 """
 
 import pytest
 
-from .lobster_replay import AAPL, AMZN, replay
+from bench.lobster import AAPL, AMZN, replay
 
 
 @pytest.mark.parametrize(

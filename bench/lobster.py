@@ -1,5 +1,9 @@
 """Replay LOBSTER order flow through our OrderBook with the procedure of tests/data/lobster/README.md.
 
+Used by the book's conformance test (tests/unit/book/test_lobster_replay.py) and by
+`python -m bench.matching`; it lives in a package (not under tests/) so the benchmark does not
+import test code. The sample files stay with the test data, in tests/data/lobster.
+
 Seed from the first book row, add orders when first seen, replay visible executions as
 opposite-side immediate-or-cancel orders, compare after every row only the levels the previous
 row determined, then sync the deeper levels from the row. Every book call is recorded
@@ -15,7 +19,7 @@ from pathlib import Path
 
 from domain.book import NewOrder, OrderBook, Side, TimeInForce
 
-DATA = Path(__file__).resolve().parents[2] / "data" / "lobster"
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "lobster"
 AMZN = ("AMZN_2012-06-21_34200000_57600000_message_1.csv.xz", "AMZN_2012-06-21_34200000_57600000_orderbook_1.csv.xz", 1)
 AAPL = (
     "AAPL_2012-06-21_34200000_57600000_message_10_first999.csv.xz",
