@@ -16,26 +16,35 @@ import psycopg
 import pytest
 from solana.rpc.core import RPCException
 from solders.keypair import Keypair
-
 from typer.testing import CliRunner
 
 from bus import streams
 from bus.event_store import EVENTS_TABLE
-from domain.settlement_batches import settlement_aggregate_id
 from client.bot_client import BotClient
 from client.keys import save_keypair
 from deploy.local.nats import NatsServer
 from onchain import cli as onchain_cli
 from onchain import local_setup
-from onchain.settler.batch import associated_token_address
 from onchain.interface.spec import ERROR_CODES
 from onchain.reconcile import connect, reconcile
 from onchain.settler import log_chain
-from onchain.settler.service import CRASH_AFTER_SUBMIT, Settler
-from tests.integration.onchain.loop_stack import MARKET, USDC, running_stack
+from onchain.settler.batch import associated_token_address
+from onchain.settler.service import CRASH_AFTER_SUBMIT
+from tests.integration.onchain.loop_stack import USDC, running_stack
 from tests.integration.onchain.rpc_servers import local_rpc_servers
-
-SOL = 1_000_000_000
+from tests.integration.onchain.settlement_loop_helpers import (
+    chain_balance,
+    equals,
+    eventually,
+    funded_traders,
+    paid_out,
+    poll_watcher_once,
+    sequence_is,
+    settlement_events,
+    settler_running,
+    started_settler,
+    trade,
+)
 
 
 @pytest.fixture(scope="module")
@@ -60,45 +69,6 @@ async def stack(loop_nats_url, fresh_pg_dsn, tmp_path):
             yield running
 
 
-async def eventually(check, timeout: float = 20.0, every: float = 0.1):
-    """Wait until ``await check()`` is truthy; return it."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = await check()
-        if value:
-            return value
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(every)
-
-
-async def chain_balance(stack, trader) -> int:
-    return int((await stack.gateway.user_account(trader.keypair.pubkey(), 0)).balances[0])
-
-
-async def trade(stack, buyer, seller, price_usdc: int, size: int = SOL) -> None:
-    """The seller rests an ask; the buyer's bid crosses it (on a freshly published price)."""
-    await stack.refresh_price()
-    ask = await seller.bot.place_order(MARKET, "sell", size=size, price=price_usdc * USDC)
-    assert ask.accepted, ask
-    bid = await buyer.bot.place_order(MARKET, "buy", size=size, price=price_usdc * USDC)
-    assert bid.accepted, bid
-
-
-async def funded_traders(stack):
-    """Alice and Bob deposit 900 USDC each on chain; the watcher credits both, once."""
-    alice, bob = await stack.trader(1_000 * USDC), await stack.trader(1_000 * USDC)
-    for trader in (alice, bob):
-        await stack.exchange.deposit(trader.keypair, trader.wallet, 0, 900 * USDC)
-    watcher = stack.watcher()
-    await watcher.start()
-    try:
-        assert await watcher.poll_once() == 2
-        assert [d.owner for d in watcher.credited] == [alice.owner, bob.owner]
-    finally:
-        await watcher.close()
-    return alice, bob
-
-
 async def test_deposit_trade_settle_and_reconcile(stack):
     # Alice and Bob deposit on chain; the watcher turns each deposit into one Deposit command.
     alice, bob = await funded_traders(stack)
@@ -106,12 +76,7 @@ async def test_deposit_trade_settle_and_reconcile(stack):
     # A watcher that lost its cursor re-reads the chain: the engine answers the same deposits as
     # duplicates, nothing is credited twice.
     (stack.tmp_path / "cursor.json").unlink()
-    again = stack.watcher()
-    await again.start()
-    try:
-        assert await again.poll_once() == 2
-    finally:
-        await again.close()
+    assert await poll_watcher_once(stack.watcher()) == 2
 
     # They trade twice: Alice buys 1 SOL at 100 from Bob, then sells it back to him at 110.
     await trade(stack, alice, bob, 100)
@@ -121,20 +86,13 @@ async def test_deposit_trade_settle_and_reconcile(stack):
     assert withdrawal.accepted, withdrawal
 
     # The settler nets PnL, fees and the withdrawal and settles them on chain.
-    settler = Settler(stack.settler_settings())
-    await settler.start()
-    stop = asyncio.Event()
-    running = asyncio.create_task(settler.run(stop))
-    try:
+    settler = await started_settler(stack)
+    async with settler_running(settler):
         # Alice: 900 - 0.05 (taker fee at 100) + 10 (PnL) - 0.022 (maker fee at 110) - 100;
         # Bob: 900 - 0.02 (maker fee at 100) - 10 - 0.055 (taker fee at 110).
         alice_expected, bob_expected = 809_928_000, 889_925_000
-        await eventually(lambda: _paid_out(settler))
+        await eventually(lambda: paid_out(settler))
         assert (await chain_balance(stack, alice), await chain_balance(stack, bob)) == (alice_expected, bob_expected)
-    finally:
-        stop.set()
-        await running
-        await settler.close()
 
     # The log records the batches as settled, and Alice's withdrawal as completed by the settler.
     assert settlement_events(stack)[-1] == "BatchSettled"
@@ -174,16 +132,9 @@ async def test_deposit_trade_settle_and_reconcile(stack):
     phantom = await stack.operator.deposit_for(alice.owner, "USDC", 5 * USDC)
     assert phantom.accepted, phantom
     await trade(stack, alice, bob, 100)
-    settler = Settler(stack.settler_settings())
-    await settler.start()
-    stop = asyncio.Event()
-    running = asyncio.create_task(settler.run(stop))
-    try:
-        await eventually(lambda: _sequence_is(stack, state.last_sequence + 1))
-    finally:
-        stop.set()
-        await running
-        await settler.close()
+    settler = await started_settler(stack)
+    async with settler_running(settler):
+        await eventually(lambda: sequence_is(stack, state.last_sequence + 1))
     await stack.wait_for_read_model(settler.position)
     diverged = await asyncio.to_thread(CliRunner().invoke, onchain_cli.app, command)
     assert diverged.exit_code == 1, diverged.output
@@ -210,8 +161,7 @@ async def test_a_crash_between_submit_and_record_settles_once(stack, tmp_path):
 
     # Sending batch 1 again cannot settle it twice: the program refuses the replayed sequence.
     # (the restarted settler sends legacy transactions: both paths are exercised)
-    settler = Settler(stack.settler_settings(lookup_table=False))
-    await settler.start()
+    settler = await started_settler(stack, lookup_table=False)
     proposal = settler.record.last_proposal()
     replay = settler.client.settle_batch(stack.exchange.authority.pubkey(), 1, bytes.fromhex(proposal["previous_hash"]),
                                          bytes.fromhex(proposal["log_hash"]), [])
@@ -222,27 +172,12 @@ async def test_a_crash_between_submit_and_record_settles_once(stack, tmp_path):
     assert settlement_events(stack) == ["Created", "BatchProposed", "BatchSettled"]
     assert settler.sequence == 1
     await trade(stack, bob, alice, 110)
-    stop = asyncio.Event()
-    running = asyncio.create_task(settler.run(stop))
-    try:
-        await eventually(lambda: _sequence_is(stack, 2))
-    finally:
-        stop.set()
-        await running
-        await settler.close()
+    async with settler_running(settler):
+        await eventually(lambda: sequence_is(stack, 2))
     # Each trade settled exactly once.
     assert await chain_balance(stack, alice) == 900 * USDC - 50_000 + 10 * USDC - 22_000
     assert await chain_balance(stack, bob) == 900 * USDC - 20_000 - 10 * USDC - 55_000
     assert settlement_events(stack) == ["Created", "BatchProposed", "BatchSettled", "BatchProposed", "BatchSettled"]
-
-
-async def _paid_out(settler) -> bool:
-    return any(batch.payouts for batch in settler.settled_batches)
-
-
-async def _sequence_is(stack, sequence: int) -> bool:
-    return (await stack.gateway.exchange_state()).last_sequence == sequence
-
 
 
 async def test_the_watcher_process_credits_each_deposit_once_across_a_kill(stack, tmp_path):
@@ -267,7 +202,7 @@ async def test_the_watcher_process_credits_each_deposit_once_across_a_kill(stack
     # The watcher process credits both; it is killed and its cursor thrown away
     watcher = subprocess.Popen(command)
     try:
-        await eventually(lambda: _equals(credited(), 300 * USDC), timeout=30)
+        await eventually(lambda: equals(credited(), 300 * USDC), timeout=30)
     finally:
         watcher.kill()
         watcher.wait()
@@ -276,16 +211,12 @@ async def test_the_watcher_process_credits_each_deposit_once_across_a_kill(stack
     await stack.exchange.deposit(alice.keypair, alice.wallet, 0, 50 * USDC)
     watcher = subprocess.Popen(command)
     try:
-        await eventually(lambda: _equals(credited(), 350 * USDC), timeout=30)
+        await eventually(lambda: equals(credited(), 350 * USDC), timeout=30)
         await asyncio.sleep(1.0)  # and nothing more arrives
         assert await credited() == 350 * USDC
     finally:
         watcher.terminate()
         watcher.wait(timeout=10)
-
-
-async def _equals(awaitable, expected) -> bool:
-    return await awaitable == expected
 
 
 async def test_a_withdrawal_to_a_wallet_without_a_token_account_is_paid(stack):
@@ -296,12 +227,7 @@ async def test_a_withdrawal_to_a_wallet_without_a_token_account_is_paid(stack):
     wallet = await local_setup.plain_wallet(stack.gateway, stack.exchange.admin, carol_key.pubkey(),
                                             stack.exchange.mints[0], 100 * USDC)
     await stack.exchange.deposit(carol_key, wallet, 0, 100 * USDC)
-    watcher = stack.watcher()
-    await watcher.start()
-    try:
-        assert await watcher.poll_once() == 1
-    finally:
-        await watcher.close()
+    assert await poll_watcher_once(stack.watcher()) == 1
     destination = associated_token_address(carol_key.pubkey(), stack.exchange.mints[0])
     assert await stack.gateway.account_data(destination) is None
 
@@ -311,23 +237,9 @@ async def test_a_withdrawal_to_a_wallet_without_a_token_account_is_paid(stack):
         assert (await carol.request_withdrawal("USDC", 40 * USDC)).accepted
     finally:
         await carol.close()
-    settler = Settler(stack.settler_settings())
-    await settler.start()
-    stop = asyncio.Event()
-    running = asyncio.create_task(settler.run(stop))
-    try:
-        await eventually(lambda: _paid_out(settler))
-    finally:
-        stop.set()
-        await running
-        await settler.close()
+    settler = await started_settler(stack)
+    async with settler_running(settler):
+        await eventually(lambda: paid_out(settler))
     paid = await stack.gateway.account_data(destination)
     assert int.from_bytes(paid[64:72], "little") == 40 * USDC
     assert int((await stack.gateway.user_account(carol_key.pubkey(), 0)).balances[0]) == 60 * USDC
-
-
-def settlement_events(stack) -> list[str]:
-    """The event types of the log's Settlement aggregate, in order."""
-    rows = stack.sql(f"SELECT topic FROM {EVENTS_TABLE} WHERE originator_id = %s ORDER BY originator_version",
-                     settlement_aggregate_id())
-    return [topic.rsplit(".", 1)[-1] for (topic,) in rows]
