@@ -105,6 +105,14 @@ class Puller:
             await self._request(batch, wait=None)  # prefetch the next batch while we apply this one
         return taken
 
+    async def take_buffered(self, batch: int) -> list[Msg]:
+        """Up to `batch` messages already received, without waiting for any (and the next
+        request sent, as `fetch` does)."""
+        taken, self.buffer = self.buffer[:batch], self.buffer[batch:]
+        if self.outstanding == 0 and taken:
+            await self._request(batch, wait=None)
+        return taken
+
     async def ack(self, msg: Msg) -> None:
         """AckPolicy.ALL: acknowledges `msg` and everything delivered before it."""
         await self.nc.publish(msg.reply, b"+ACK")
