@@ -36,15 +36,21 @@ from client import BotClient
 from commands import messages
 from deploy.local.cluster import NatsCluster
 from projections.catalog import active_schema
+from tests.integration.cluster.bot_load import (
+    USDC,
+    Retrying,
+    close_clients,
+    list_market_and_fund,
+    steady_orders,
+)
 
 pytestmark = pytest.mark.slow
 
-USDC = 1_000_000
 LOAD_SECONDS = 20.0
 # Node 0 is down for 12 s: longer than JetStream's raft election timeout (4-9 s) plus reconnects
 KILL_AT, RESTART_AT = 3.0, 15.0
-PACE_SECONDS = 0.02  # per bot between commands: a steady, bounded load
 BOTS = 4
+CAREFUL = Retrying(reply_timeout=3.0, retry_every=0.3)
 
 
 def replicated(config, replicas: int = 3):
@@ -67,33 +73,6 @@ async def lead_on(nc, stream: str, server_name: str, attempts: int = 5) -> bool:
     return (await js.stream_info(stream)).cluster.leader == server_name
 
 
-async def send_until_answered(bot: BotClient, command, command_id: str, deadline: float, **options):
-    """Send with one command id until a receipt comes back, as a careful bot does in a failover."""
-    while True:
-        try:
-            return await bot.send(command, command_id=command_id, timeout=3.0, **options)
-        except (nats.errors.Error, asyncio.TimeoutError) as error:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no receipt for {command_id}: {error!r}") from error
-            await asyncio.sleep(0.3)
-
-
-async def steady_orders(bot: BotClient, index: int, until: float, outcomes: dict,
-                        answered_at: list[float]) -> None:
-    """Alternate crossing buys and sells at 100 USDC until `until`; record each outcome."""
-    side = "sell" if index % 2 else "buy"
-    number = 0
-    while time.monotonic() < until:
-        number += 1
-        command_id = f"b{index}-{number}-{uuid.uuid4().hex[:6]}"
-        order = messages.PlaceOrder(market="SOL-PERP", side=side, size=1_000_000, price=100 * USDC,
-                                    client_order_id=f"o{number}")
-        outcomes[(bot.owner, command_id)] = await send_until_answered(bot, order, command_id,
-                                                                      until + 60)
-        answered_at.append(time.monotonic())
-        await asyncio.sleep(PACE_SECONDS)
-
-
 async def price_feed(operator: BotClient, until: float) -> None:
     """Keep the SOL oracle price fresh (orders need a valid oracle), as the price feed does."""
     number = 0
@@ -101,7 +80,7 @@ async def price_feed(operator: BotClient, until: float) -> None:
         await asyncio.sleep(2.0)
         number += 1
         price = messages.SetOraclePrice(symbol="SOL", price=100 * USDC)
-        await send_until_answered(operator, price, f"price-{number}-{uuid.uuid4().hex[:6]}", until + 60)
+        await CAREFUL.send(operator, price, f"price-{number}-{uuid.uuid4().hex[:6]}", until + 60)
 
 
 async def read_events_stream(js) -> list:
@@ -152,27 +131,14 @@ async def test_killing_a_node_mid_load_loses_and_duplicates_nothing(
     operator = await BotClient.connect(node1, admin)
     bots = [await BotClient.connect(node0 if i % 2 else node1, Keypair()) for i in range(BOTS)]
     try:
-        setup_deadline = time.monotonic() + 60
-        market = messages.CreateMarket(
-            market="SOL-PERP", base_asset="SOL", tick_size=10_000, lot_size=1_000_000,
-            min_size=1_000_000, max_leverage=20, initial_margin_bps=500,
-            maintenance_margin_bps=250, maker_fee_bps=0, taker_fee_bps=5)
-        assert (await send_until_answered(operator, market, "market", setup_deadline)).accepted
-        price = messages.SetOraclePrice(symbol="SOL", price=100 * USDC)
-        assert (await send_until_answered(operator, price, "price", setup_deadline)).accepted
-        # (command ids unique across bots: the stream's duplicate window is keyed by the id alone)
-        for bot in bots:
-            opened = await send_until_answered(bot, messages.OpenAccount(), f"open-{bot.owner}", setup_deadline)
-            deposit = messages.Deposit(asset="USDC", amount=100_000 * USDC, chain_tx=f"dev-{bot.owner[:8]}")
-            funded = await send_until_answered(operator, deposit, f"fund-{bot.owner}", setup_deadline,
-                                               owner=bot.owner)
-            assert opened.accepted and funded.accepted, (opened, funded)
+        await list_market_and_fund(CAREFUL, operator, bots, time.monotonic() + 60)
 
         # A steady load runs; node 0 is SIGKILLed mid-load and restarted a few seconds later
         outcomes: dict = {}
         answered_at: list[float] = []
         started = time.monotonic()
-        load = [asyncio.create_task(steady_orders(bot, i, started + LOAD_SECONDS, outcomes, answered_at))
+        load = [asyncio.create_task(steady_orders(CAREFUL, bot, i, started + LOAD_SECONDS, outcomes, answered_at,
+                                                  id_prefix="b", clock=time.monotonic))
                 for i, bot in enumerate(bots)]
         feed = asyncio.create_task(price_feed(operator, started + LOAD_SECONDS))
         await asyncio.sleep(KILL_AT)
@@ -259,9 +225,5 @@ async def test_killing_a_node_mid_load_loses_and_duplicates_nothing(
         assert "projector" not in exited and not stalled, services.log("projector", 0)
     finally:
         supervisor.cancel()
-        for client in (operator, *bots):
-            try:
-                await asyncio.wait_for(client.close(), 5)
-            except Exception:  # noqa: BLE001 - closing anyway
-                pass
+        await close_clients((operator, *bots))
         await nc.close()

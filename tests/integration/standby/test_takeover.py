@@ -19,7 +19,6 @@ import os
 import re
 import signal
 import time
-import uuid
 
 import msgspec
 import nats
@@ -33,39 +32,14 @@ from bus import streams
 from bus.engine import RPC_STATE
 from bus.event_store import EVENTS_TABLE, RECEIPT_TOPIC, ExchangeStore
 from client import BotClient
-from commands import messages
+from tests.integration.cluster.bot_load import Retrying, close_clients, list_market_and_fund, steady_orders
 from tests.integration.projections.test_observability import free_port, get, scrape
 
-USDC = 1_000_000
 LOAD_SECONDS, KILL_AT = 8.0, 2.5
-PACE_SECONDS = 0.02
 BOTS = 2
+# Short waits, quick retries: the takeover time is measured from the receipts
+PROMPT = Retrying(reply_timeout=2.0, retry_every=0.05)
 ENV = {"QD_LEASE_POLL_SECONDS": "0.1", "QD_ENGINE_METRICS_INTERVAL": "0.5"}
-
-
-async def send_until_answered(bot: BotClient, command, command_id: str, deadline: float, **options):
-    """Send with one command id until a receipt comes back (the leader may be dead meanwhile)."""
-    while True:
-        try:
-            return await bot.send(command, command_id=command_id, timeout=2.0, **options)
-        except (nats.errors.Error, asyncio.TimeoutError) as error:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no receipt for {command_id}: {error!r}") from error
-            await asyncio.sleep(0.05)
-
-
-async def steady_orders(bot: BotClient, index: int, until: float, outcomes: dict, answered_at: list) -> None:
-    """Alternate crossing buys and sells until `until`; record each outcome and its wall time."""
-    side = "sell" if index % 2 else "buy"
-    number = 0
-    while time.monotonic() < until:
-        number += 1
-        command_id = f"s{index}-{number}-{uuid.uuid4().hex[:6]}"
-        order = messages.PlaceOrder(market="SOL-PERP", side=side, size=1_000_000, price=100 * USDC,
-                                    client_order_id=f"o{number}")
-        outcomes[(bot.owner, command_id)] = await send_until_answered(bot, order, command_id, until + 60)
-        answered_at.append(time.time())
-        await asyncio.sleep(PACE_SECONDS)
 
 
 async def wait_until(predicate, timeout: float, what: str) -> None:
@@ -107,26 +81,15 @@ async def test_the_standby_takes_over_when_the_leader_is_killed(standby_nats_url
     bots = [await BotClient.connect(standby_nats_url, Keypair()) for _ in range(BOTS)]
     try:
         # The operator lists SOL-PERP; each bot opens its account and is funded
-        setup_deadline = time.monotonic() + 60
-        market = messages.CreateMarket(
-            market="SOL-PERP", base_asset="SOL", tick_size=10_000, lot_size=1_000_000,
-            min_size=1_000_000, max_leverage=20, initial_margin_bps=500,
-            maintenance_margin_bps=250, maker_fee_bps=0, taker_fee_bps=5)
-        assert (await send_until_answered(operator, market, "market", setup_deadline)).accepted
-        price = messages.SetOraclePrice(symbol="SOL", price=100 * USDC)
-        assert (await send_until_answered(operator, price, "price", setup_deadline)).accepted
-        for bot in bots:
-            opened = await send_until_answered(bot, messages.OpenAccount(), f"open-{bot.owner}", setup_deadline)
-            deposit = messages.Deposit(asset="USDC", amount=100_000 * USDC, chain_tx=f"dev-{bot.owner[:8]}")
-            funded = await send_until_answered(operator, deposit, f"fund-{bot.owner}", setup_deadline,
-                                               owner=bot.owner)
-            assert opened.accepted and funded.accepted, (opened, funded)
+        await list_market_and_fund(PROMPT, operator, bots, time.monotonic() + 60)
 
         # A steady load runs; the leader is SIGKILLed mid-load
         outcomes: dict = {}
         answered_at: list[float] = []
         started = time.monotonic()
-        load = [asyncio.create_task(steady_orders(bot, i, started + LOAD_SECONDS, outcomes, answered_at))
+        # (answered at wall time, to compare with the lease's time in the standby's log)
+        load = [asyncio.create_task(steady_orders(PROMPT, bot, i, started + LOAD_SECONDS, outcomes, answered_at,
+                                                  id_prefix="s", clock=time.time))
                 for i, bot in enumerate(bots)]
         await asyncio.sleep(KILL_AT)
         # (each one's metrics say who leads; the leader's count the commands its engine answered)
@@ -172,9 +135,5 @@ async def test_the_standby_takes_over_when_the_leader_is_killed(standby_nats_url
         assert taken_over[("qd_engine_committed_position", ())] == live["position"]
         assert get(f"http://127.0.0.1:{ports['standby']}/readyz")[0] == 200
     finally:
-        for client in (operator, *bots):
-            try:
-                await asyncio.wait_for(client.close(), 5)
-            except Exception:  # noqa: BLE001 - closing anyway
-                pass
+        await close_clients((operator, *bots))
         await nc.close()
