@@ -1,4 +1,5 @@
-"""What the example bots share: flags, dev keys, market set-up and funding, fill printing.
+"""What the example bots share: flags, dev keys, market set-up and funding, fill printing, and
+the start-up of a bot that trades until stopped (`started_bot`).
 
 Money: with a chain (``QD_RPC_URLS``, as in `make run`) a bot deposits on chain itself
 (`examples.onchain_funding`). Without one, the dev path: deposits are signed by the operator (admin) key, whose keyfile is
@@ -11,10 +12,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 import time
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import AsyncIterator
 
 import nats
 
@@ -115,6 +119,32 @@ async def print_fills(bot: BotClient, label: str) -> None:
             print(f"[{label}] fill {market}/{sub_account} {fill.side} {Decimal(fill.size) / BASE} @ "
                   f"{Decimal(fill.price) / USDC} ({fill.liquidity}, fee {Decimal(fill.fee) / USDC} USDC) "
                   f"log position {event.position}", flush=True)
+
+
+@dataclass(frozen=True)
+class StartedBot:
+    """A connected, funded bot with its operator, and the market's reference price (1e6)."""
+
+    bot: BotClient
+    operator: BotClient
+    reference_price: int
+
+
+@contextlib.asynccontextmanager
+async def started_bot(options, label: str, usdc: int) -> AsyncIterator[StartedBot]:
+    """Connect the bot and the operator, list the market at `--price`, fund the bot with `usdc`
+    (whole USDC) and print its fills as `label`; on leaving, stop printing and close both."""
+    bot, operator = await connect(options)
+    reference_price = int(options.price * USDC)
+    await ensure_market(operator, options.market, reference_price)
+    await open_and_fund(bot, operator, usdc=usdc)
+    fills = asyncio.create_task(print_fills(bot, label))
+    try:
+        yield StartedBot(bot=bot, operator=operator, reference_price=reference_price)
+    finally:
+        fills.cancel()
+        await bot.close()
+        await operator.close()
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["admin-pubkey"]:

@@ -9,7 +9,7 @@ import asyncio
 import random
 
 from commands.messages import SetOraclePrice
-from examples.common import BASE, USDC, connect, ensure_market, open_and_fund, parser, print_fills, snap
+from examples.common import BASE, USDC, parser, snap, started_bot
 
 
 async def main() -> None:
@@ -18,12 +18,8 @@ async def main() -> None:
     arguments.add_argument("--interval", type=float, default=1.0)
     arguments.add_argument("--spread-bps", type=int, default=10)
     options = arguments.parse_args()
-    bot, operator = await connect(options)
-    mid = int(options.price * USDC)
-    await ensure_market(operator, options.market, mid)
-    await open_and_fund(bot, operator, usdc=1_000_000)
-    fills = asyncio.create_task(print_fills(bot, "maker"))
-    try:
+    async with started_bot(options, "maker", usdc=1_000_000) as started:
+        bot, operator, mid = started.bot, started.operator, started.reference_price
         while True:
             mid = max(USDC, mid + random.randint(-5, 5) * 10_000)  # a random walk in ticks
             await operator.send(SetOraclePrice(symbol=options.market.split("-")[0], price=mid))
@@ -34,10 +30,6 @@ async def main() -> None:
                 await bot.place_order(options.market, "buy", size=size, price=snap(mid - offset))
                 await bot.place_order(options.market, "sell", size=size, price=snap(mid + offset + 9_999))
             await asyncio.sleep(options.interval)
-    finally:
-        fills.cancel()
-        await bot.close()
-        await operator.close()
 
 
 if __name__ == "__main__":

@@ -6,19 +6,15 @@
 import asyncio
 import random
 
-from examples.common import BASE, USDC, connect, ensure_market, open_and_fund, parser, print_fills, snap
+from examples.common import BASE, parser, snap, started_bot
 
 
 async def main() -> None:
     arguments = parser(__doc__.splitlines()[0])
     arguments.add_argument("--interval", type=float, default=0.5)
     options = arguments.parse_args()
-    bot, operator = await connect(options)
-    reference = int(options.price * USDC)
-    await ensure_market(operator, options.market, reference)
-    await open_and_fund(bot, operator, usdc=100_000)
-    fills = asyncio.create_task(print_fills(bot, "taker"))
-    try:
+    async with started_bot(options, "taker", usdc=100_000) as started:
+        bot, reference = started.bot, started.reference_price
         while True:
             side = random.choice(("buy", "sell"))
             limit = reference * 110 // 100 if side == "buy" else reference * 90 // 100
@@ -27,10 +23,6 @@ async def main() -> None:
             if not receipt.accepted:
                 print(f"[taker] {side} refused: {receipt.reason} {receipt.message}", flush=True)
             await asyncio.sleep(options.interval)
-    finally:
-        fills.cancel()
-        await bot.close()
-        await operator.close()
 
 
 if __name__ == "__main__":
