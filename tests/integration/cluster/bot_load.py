@@ -75,6 +75,24 @@ async def steady_orders(retrying: Retrying, bot: BotClient, index: int, until: f
         await asyncio.sleep(PACE_SECONDS)
 
 
+class SteadyLoad:
+    """Every bot sends `steady_orders` for `seconds` from now, each with its own index; their
+    outcomes and answer times collect in `outcomes` and `answered_at`."""
+
+    def __init__(self, retrying: Retrying, bots: list[BotClient], seconds: float, id_prefix: str,
+                 clock: Callable[[], float]) -> None:
+        self.outcomes: dict = {}
+        self.answered_at: list[float] = []
+        self.until = time.monotonic() + seconds
+        self.tasks = [asyncio.create_task(steady_orders(retrying, bot, i, self.until, self.outcomes,
+                                                        self.answered_at, id_prefix, clock))
+                      for i, bot in enumerate(bots)]
+
+    async def finished(self) -> None:
+        """Wait for every bot's orders to end (raising the first failure)."""
+        await asyncio.gather(*self.tasks)
+
+
 async def close_clients(clients) -> None:
     """Close every bot client, each within 5 s, whatever happened to the others."""
     for client in clients:

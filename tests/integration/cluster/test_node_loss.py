@@ -39,9 +39,9 @@ from projections.catalog import active_schema
 from tests.integration.cluster.bot_load import (
     USDC,
     Retrying,
+    SteadyLoad,
     close_clients,
     list_market_and_fund,
-    steady_orders,
 )
 
 pytestmark = pytest.mark.slow
@@ -134,13 +134,9 @@ async def test_killing_a_node_mid_load_loses_and_duplicates_nothing(
         await list_market_and_fund(CAREFUL, operator, bots, time.monotonic() + 60)
 
         # A steady load runs; node 0 is SIGKILLed mid-load and restarted a few seconds later
-        outcomes: dict = {}
-        answered_at: list[float] = []
-        started = time.monotonic()
-        load = [asyncio.create_task(steady_orders(CAREFUL, bot, i, started + LOAD_SECONDS, outcomes, answered_at,
-                                                  id_prefix="b", clock=time.monotonic))
-                for i, bot in enumerate(bots)]
-        feed = asyncio.create_task(price_feed(operator, started + LOAD_SECONDS))
+        load = SteadyLoad(CAREFUL, bots, LOAD_SECONDS, id_prefix="b", clock=time.monotonic)
+        outcomes, answered_at = load.outcomes, load.answered_at
+        feed = asyncio.create_task(price_feed(operator, load.until))
         await asyncio.sleep(KILL_AT)
         sent_before_kill = len(outcomes)
         killed_at = time.monotonic()
@@ -148,7 +144,7 @@ async def test_killing_a_node_mid_load_loses_and_duplicates_nothing(
         await asyncio.sleep(RESTART_AT - KILL_AT)
         restarted_at = time.monotonic()
         await asyncio.to_thread(nats_cluster.restart, 0)
-        await asyncio.gather(*load, feed)
+        await asyncio.gather(load.finished(), feed)
 
         # The two remaining nodes carried the load while node 0 was down
         after_kill = [t for t in answered_at if t > killed_at]

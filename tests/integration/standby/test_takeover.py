@@ -32,7 +32,7 @@ from bus import streams
 from bus.engine import RPC_STATE
 from bus.event_store import EVENTS_TABLE, RECEIPT_TOPIC, ExchangeStore
 from client import BotClient
-from tests.integration.cluster.bot_load import Retrying, close_clients, list_market_and_fund, steady_orders
+from tests.integration.cluster.bot_load import Retrying, SteadyLoad, close_clients, list_market_and_fund
 from tests.integration.projections.test_observability import free_port, get, scrape
 
 LOAD_SECONDS, KILL_AT = 8.0, 2.5
@@ -84,13 +84,9 @@ async def test_the_standby_takes_over_when_the_leader_is_killed(standby_nats_url
         await list_market_and_fund(PROMPT, operator, bots, time.monotonic() + 60)
 
         # A steady load runs; the leader is SIGKILLed mid-load
-        outcomes: dict = {}
-        answered_at: list[float] = []
-        started = time.monotonic()
         # (answered at wall time, to compare with the lease's time in the standby's log)
-        load = [asyncio.create_task(steady_orders(PROMPT, bot, i, started + LOAD_SECONDS, outcomes, answered_at,
-                                                  id_prefix="s", clock=time.time))
-                for i, bot in enumerate(bots)]
+        load = SteadyLoad(PROMPT, bots, LOAD_SECONDS, id_prefix="s", clock=time.time)
+        outcomes, answered_at = load.outcomes, load.answered_at
         await asyncio.sleep(KILL_AT)
         # (each one's metrics say who leads; the leader's count the commands its engine answered)
         assert scrape(ports["standby"])[("qd_engine_leader", ())] == 0
@@ -101,7 +97,7 @@ async def test_the_standby_takes_over_when_the_leader_is_killed(standby_nats_url
         answered_before_kill = len(answered_at)
         killed_at = time.time()
         os.killpg(services.processes["leader"].pid, signal.SIGKILL)
-        await asyncio.gather(*load)
+        await load.finished()
 
         # The standby took the lease and answered; the takeover time is kill -> first receipt after it
         taken = lease_taken_at(services.log("standby", 0))
