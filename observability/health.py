@@ -14,12 +14,21 @@ thread, so they should only read attributes (a bool flag, ``nc.is_connected``), 
 ``/readyz`` answers 200 with ``{"ready": true, "checks": {...}}`` or 503 with the failing checks
 named; a check that raises counts as failing, with the error in the body.
 
+A service's entry point wires it in three lines (the pattern of every service of ours)::
+
+    add_metrics_port_option(parser)                  # --metrics-port, default $QD_METRICS_PORT
+    health = serve_operations(args.metrics_port, metrics, log)     # None when no port was asked
+    readiness = health.readiness if health else Readiness()
+
 Known limit: no TLS or auth; bind it to the pod/container network, never to the public internet.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import logging
+import os
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,6 +47,12 @@ class Readiness:
         """Register (or replace) the check called `name`."""
         with self._lock:
             self._checks[name] = check
+
+    def follow(self, names: tuple[str, ...], source: Callable[[], dict[str, bool]]) -> None:
+        """Register checks `names`, each read from the dict `source()` returns when evaluated (a
+        service that rebuilds its parts after a failure points `source` at the current ones)."""
+        for name in names:
+            self.add(name, lambda name=name: source()[name])
 
     def evaluate(self) -> tuple[bool, dict[str, object]]:
         """(ready, {name: True | False | "error: ..."}) right now."""
@@ -106,3 +121,28 @@ def start_health_server(port: int, registry: CollectorRegistry, *, host: str = "
     health = HealthServer(server, readiness)
     health.thread.start()
     return health
+
+
+METRICS_PORT_VARIABLE = "QD_METRICS_PORT"
+NO_PORT = -1
+
+
+def add_metrics_port_option(parser: argparse.ArgumentParser) -> None:
+    """``--metrics-port``: default $QD_METRICS_PORT, else none (-1); 0 picks any free port."""
+    parser.add_argument("--metrics-port", type=int, default=int(os.environ.get(METRICS_PORT_VARIABLE, NO_PORT)),
+                        help="serve /metrics /healthz /readyz on this port (0: any free port; "
+                             f"default ${METRICS_PORT_VARIABLE}, else none)")
+
+
+def serve_operations(port: int, metrics, log: logging.Logger, *, host: str = "0.0.0.0") -> HealthServer | None:
+    """Start the health server of `metrics` (a ``ServiceMetrics``) on `port`; None when port < 0."""
+    if port < 0:
+        return None
+    health = start_health_server(port, metrics.registry, host=host)
+    log.warning("metrics, health and readiness on port %d", health.port)
+    return health
+
+
+def rpc_reachable(rpc) -> bool:
+    """A ``FailoverRpc`` has an endpoint whose circuit is not open (no I/O: its breakers' state)."""
+    return rpc is not None and any(endpoint.breaker.state != "open" for endpoint in rpc.endpoints)
