@@ -1,8 +1,12 @@
 """`python -m onchain.settler`: settle the event log on chain.
 
     python -m onchain.settler --nats URL --pg DSN --rpc URL[,URL...] --keypair FILE [--assets USDC,SOL]
-    (or env QD_NATS_URL, QD_PG_DSN, QD_RPC_URLS, QD_SETTLER_KEYPAIR, QD_ONCHAIN_ASSETS;
+                              [--metrics-port 9100]
+    (or env QD_NATS_URL, QD_PG_DSN, QD_RPC_URLS, QD_SETTLER_KEYPAIR, QD_ONCHAIN_ASSETS, QD_METRICS_PORT;
      without a keypair file: $QD_STATE_DIR/settler-authority.json, created on first use)
+
+With a metrics port it serves /metrics (batches by outcome, accounts settled, settled position and
+lag), /healthz and /readyz (started, NATS, PostgreSQL, an RPC endpoint reachable).
 
 A failure of the chain, NATS or PostgreSQL restarts the settler after a second (it reconciles
 with the chain first); an event it cannot settle stops it with exit code 2, naming the event.
@@ -21,14 +25,21 @@ from client.keys import load_or_create_keypair
 from onchain.assets import parse_symbols
 from onchain.settler.netting import CannotSettle
 from onchain.settler.service import Settler, SettlerSettings
+from observability.health import Readiness, add_metrics_port_option, serve_operations
 from observability.lifecycle import stop_on_signals
 from observability.logs import configure_logging
+from observability.metrics import SettlerMetrics
 
 log = logging.getLogger("onchain.settler")
 
 
 def settings_from_arguments(argv: list[str] | None = None) -> SettlerSettings:
     """Flags, falling back on QD_* environment variables."""
+    return settings_and_metrics_port(argv)[0]
+
+
+def settings_and_metrics_port(argv: list[str] | None = None) -> tuple[SettlerSettings, int]:
+    """Flags, falling back on QD_* environment variables; the metrics port (-1: none)."""
     parser = argparse.ArgumentParser(prog="python -m onchain.settler", description=__doc__.splitlines()[0])
     parser.add_argument("--nats", default=os.environ.get("QD_NATS_URL", "nats://127.0.0.1:4222"))
     parser.add_argument("--pg", default=os.environ.get("QD_PG_DSN", ""))
@@ -49,6 +60,7 @@ def settings_from_arguments(argv: list[str] | None = None) -> SettlerSettings:
     parser.add_argument("--install-chain", action="store_true", default=os.environ.get("QD_INSTALL_CHAIN") == "1",
                         help="install the audit hash chain if missing (dev stacks)")
     parser.add_argument("--log-level", default=os.environ.get("QD_LOG_LEVEL", "WARNING"))
+    add_metrics_port_option(parser)
     arguments = parser.parse_args(argv)
     if not arguments.pg:
         parser.error("--pg (or QD_PG_DSN) is required")
@@ -58,7 +70,8 @@ def settings_from_arguments(argv: list[str] | None = None) -> SettlerSettings:
         authority=load_or_create_keypair(arguments.keypair), asset_symbols=parse_symbols(arguments.assets),
         idle_seconds=arguments.idle_seconds, max_wait_seconds=arguments.max_wait_seconds,
         install_chain=arguments.install_chain, lookup_table=not arguments.legacy_transactions,
-        max_account_locks=arguments.max_account_locks, record_key=_record_key(arguments.record_keypair))
+        max_account_locks=arguments.max_account_locks,
+        record_key=_record_key(arguments.record_keypair)), arguments.metrics_port
 
 
 def _record_key(keyfile: str):
@@ -72,10 +85,15 @@ def _record_key(keyfile: str):
     return None
 
 
-async def run_forever(settings: SettlerSettings, stop: asyncio.Event) -> None:
-    """Run the settler, restarting (and reconciling) after any failure but a CannotSettle."""
+async def run_forever(settings: SettlerSettings, stop: asyncio.Event, metrics: SettlerMetrics | None = None,
+                      readiness: Readiness | None = None) -> None:
+    """Run the settler, restarting (and reconciling) after any failure but a CannotSettle; one
+    metrics set across restarts; readiness follows the settler running now."""
+    metrics = metrics or SettlerMetrics()
     while not stop.is_set():
-        settler = Settler(settings)
+        settler = Settler(settings, metrics)
+        if readiness is not None:
+            readiness.follow(("started", "nats", "postgres", "rpc"), settler.readiness)
         try:
             await settler.start()
             await settler.run(stop)
@@ -89,16 +107,21 @@ async def run_forever(settings: SettlerSettings, stop: asyncio.Event) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    settings = settings_from_arguments(argv)
+    settings, metrics_port = settings_and_metrics_port(argv)
+    metrics = SettlerMetrics()
+    health = serve_operations(metrics_port, metrics, log)
 
     async def _main() -> None:
-        await run_forever(settings, stop_on_signals())
+        await run_forever(settings, stop_on_signals(), metrics, health.readiness if health else None)
 
     try:
         asyncio.run(_main())
     except CannotSettle as error:
         log.critical("STOPPED: %s", error)
         return 2
+    finally:
+        if health is not None:
+            health.close()
     return 0
 
 

@@ -49,6 +49,8 @@ from onchain.settler.journal import Journal
 from onchain.settler.lookup import SettlerLookupTable
 from onchain.settler.netting import AccountKey, CannotSettle, Netting
 from onchain.settler.record import SettlementRecord
+from observability.health import rpc_reachable
+from observability.metrics import SettlerMetrics
 
 log = logging.getLogger("onchain.settler")
 FEE_SUB_ACCOUNT, POOL_SUB_ACCOUNT = 0, 1  # the authority's own user accounts
@@ -78,8 +80,10 @@ class SettlerSettings:
 class Settler:
     """One run of the settler."""
 
-    def __init__(self, settings: SettlerSettings) -> None:
+    def __init__(self, settings: SettlerSettings, metrics: SettlerMetrics | None = None) -> None:
         self.settings = settings
+        self.metrics = metrics or SettlerMetrics()
+        self.started = False
         self.authority = settings.authority
         owner = str(self.authority.pubkey())
         self.fee_account = AccountKey(owner, FEE_SUB_ACCOUNT)
@@ -112,6 +116,15 @@ class Settler:
             await self.table.open()
         self.feed = AccountEventFeed(self.nc.jetstream())
         await self.reconcile()
+        self.started = True
+
+    def readiness(self) -> dict[str, bool]:
+        """Started and connected to NATS, PostgreSQL and an RPC endpoint (attribute reads only:
+        called from the health server's thread)."""
+        nc, conn = getattr(self, "nc", None), getattr(self, "conn", None)
+        return {"started": self.started, "nats": bool(nc is not None and nc.is_connected),
+                "postgres": bool(conn is not None and not conn.closed),
+                "rpc": rpc_reachable(getattr(self, "rpc", None))}
 
     async def _open_own_accounts(self) -> None:
         """The fee and pool user accounts (sub-accounts 0 and 1 of the settlement authority)."""
@@ -130,6 +143,7 @@ class Settler:
         self.sequence, self.previous_hash, self.position = state.last_sequence, state.log_hash, position
         self.netting = self._new_netting()
         await self.feed.start_after(position)
+        self.metrics.settled_through(position)
         log.warning("settler at batch %s, log position %s", self.sequence, self.position)
 
     def _new_netting(self) -> Netting:
@@ -146,6 +160,7 @@ class Settler:
             if got is None:
                 if not self.netting.is_empty():
                     await self.settle_pending()
+                self.metrics.event_received(self.netting.last_position, pending=False)  # caught up
                 pending_since = None
                 continue
             owner, event = got
@@ -155,6 +170,7 @@ class Settler:
                 await self.settle_pending()  # full: settle what is pending, then start over with it
                 if not self._fold(owner, event):
                     raise CannotSettle(f"event at position {event.position} alone does not fit one transaction")
+            self.metrics.event_received(event.position)
             if pending_since is None and not self.netting.is_empty():
                 pending_since = time.monotonic()
             if pending_since is not None and time.monotonic() - pending_since >= self.settings.max_wait_seconds:
@@ -182,9 +198,16 @@ class Settler:
         log_hash = await asyncio.to_thread(log_chain.hash_at, self.conn, self.netting.last_position)
         batch = batch_from(self.netting, self.sequence + 1, self.previous_hash, log_hash, self.position + 1)
         await self.record.proposed(batch)
-        await self._open_destinations(batch)
-        landed = await self._send(batch.instruction(self.client, self.authority.pubkey(), self.assets))
+        self.metrics.batch_proposed()
+        accounts = len({account for account, _, _ in batch.deltas} | {payout.account for payout in batch.payouts})
+        try:
+            await self._open_destinations(batch)
+            landed = await self._send(batch.instruction(self.client, self.authority.pubkey(), self.assets))
+        except Exception:
+            self.metrics.batch_settled(accounts, landed=False)
+            raise
         if landed is None:  # the chain already has this sequence: a twin of ours landed it
+            self.metrics.batch_replayed()
             await self.reconcile()
             return None
         if self.settings.crash_after_submit:
@@ -196,6 +219,7 @@ class Settler:
         self.netting = self._new_netting()
         self.settled_batches.append(batch)
         self.settled_compute_units.append(landed.compute_units or 0)
+        self.metrics.batch_settled(accounts, landed=True, position=batch.last_position)
         log.info("settled batch %s (positions %s..%s, %s deltas, %s withdrawals, %s CU)", batch.sequence,
                  batch.first_position, batch.last_position, len(batch.deltas), len(batch.payouts),
                  landed.compute_units)
@@ -232,6 +256,7 @@ class Settler:
 
     async def close(self) -> None:
         """Release what start() opened (safe after a partial start)."""
+        self.started = False
         closings = [getattr(self, "feed", None) and self.feed.close(), getattr(self, "bot", None) and self.bot.close(),
                     getattr(self, "nc", None) and self.nc.close(),
                     getattr(self, "rpc", None) and self.rpc.close()]

@@ -1,8 +1,12 @@
 """`python -m onchain.watcher`: credit finalized on-chain deposits through the engine.
 
     python -m onchain.watcher --nats URL --rpc URL[,URL...] --keypair FILE [--assets USDC,SOL] [--cursor FILE]
-    (or env QD_NATS_URL, QD_RPC_URLS, QD_DEPOSIT_KEYPAIR, QD_ONCHAIN_ASSETS, QD_STATE_DIR;
+                              [--metrics-port 9100]
+    (or env QD_NATS_URL, QD_RPC_URLS, QD_DEPOSIT_KEYPAIR, QD_ONCHAIN_ASSETS, QD_STATE_DIR, QD_METRICS_PORT;
      the keypair's public key must be one of the engine's --deposit-watcher keys)
+
+With a metrics port it serves /metrics (deposits credited / duplicate / rejected, RPC errors,
+scanned slot and lag, the cursor's signature), /healthz and /readyz (started, NATS, RPC).
 """
 
 from __future__ import annotations
@@ -16,15 +20,22 @@ from pathlib import Path
 
 from client.keys import load_or_create_keypair
 from onchain.assets import parse_symbols
-from onchain.watcher.service import DepositWatcher, WatcherSettings
+from onchain.watcher.service import RPC_ERRORS, DepositWatcher, WatcherSettings
+from observability.health import Readiness, add_metrics_port_option, serve_operations
 from observability.lifecycle import stop_on_signals
 from observability.logs import configure_logging
+from observability.metrics import DepositWatcherMetrics
 
 log = logging.getLogger("onchain.watcher")
 
 
 def settings_from_arguments(argv: list[str] | None = None) -> WatcherSettings:
     """Flags, falling back on QD_* environment variables."""
+    return settings_and_metrics_port(argv)[0]
+
+
+def settings_and_metrics_port(argv: list[str] | None = None) -> tuple[WatcherSettings, int]:
+    """Flags, falling back on QD_* environment variables; the metrics port (-1: none)."""
     parser = argparse.ArgumentParser(prog="python -m onchain.watcher", description=__doc__.splitlines()[0])
     state_dir = Path(os.environ.get("QD_STATE_DIR", "."))
     parser.add_argument("--nats", default=os.environ.get("QD_NATS_URL", "nats://127.0.0.1:4222"))
@@ -35,21 +46,30 @@ def settings_from_arguments(argv: list[str] | None = None) -> WatcherSettings:
     parser.add_argument("--assets", default=os.environ.get("QD_ONCHAIN_ASSETS", "USDC"))
     parser.add_argument("--poll-seconds", type=float, default=0.5)
     parser.add_argument("--log-level", default=os.environ.get("QD_LOG_LEVEL", "WARNING"))
+    add_metrics_port_option(parser)
     arguments = parser.parse_args(argv)
     configure_logging("deposit-watcher", arguments.log_level.upper())  # JSON lines (observability.logs)
     return WatcherSettings(nats_url=arguments.nats, rpc_urls=[u for u in arguments.rpc.split(",") if u],
                            keypair=load_or_create_keypair(arguments.keypair), cursor_path=Path(arguments.cursor),
-                           asset_symbols=parse_symbols(arguments.assets), poll_seconds=arguments.poll_seconds)
+                           asset_symbols=parse_symbols(arguments.assets),
+                           poll_seconds=arguments.poll_seconds), arguments.metrics_port
 
 
-async def run_forever(settings: WatcherSettings, stop: asyncio.Event) -> None:
-    """Run the watcher, restarting after any failure (it resumes from its cursor)."""
+async def run_forever(settings: WatcherSettings, stop: asyncio.Event, metrics: DepositWatcherMetrics | None = None,
+                      readiness: Readiness | None = None) -> None:
+    """Run the watcher, restarting after any failure (it resumes from its cursor); one metrics
+    set across restarts; readiness follows the watcher running now."""
+    metrics = metrics or DepositWatcherMetrics()
     while not stop.is_set():
-        watcher = DepositWatcher(settings)
+        watcher = DepositWatcher(settings, metrics)
+        if readiness is not None:
+            readiness.follow(("started", "nats", "rpc"), watcher.readiness)
         try:
             await watcher.start()
             await watcher.run(stop)
-        except Exception:  # noqa: BLE001
+        except Exception as error:  # noqa: BLE001
+            if isinstance(error, RPC_ERRORS):
+                metrics.rpc_errors.inc()
             log.exception("watcher failed; restarting in 1 s")
             await asyncio.sleep(1)
         finally:
@@ -57,12 +77,18 @@ async def run_forever(settings: WatcherSettings, stop: asyncio.Event) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    settings = settings_from_arguments(argv)
+    settings, metrics_port = settings_and_metrics_port(argv)
+    metrics = DepositWatcherMetrics()
+    health = serve_operations(metrics_port, metrics, log)
 
     async def _main() -> None:
-        await run_forever(settings, stop_on_signals())
+        await run_forever(settings, stop_on_signals(), metrics, health.readiness if health else None)
 
-    asyncio.run(_main())
+    try:
+        asyncio.run(_main())
+    finally:
+        if health is not None:
+            health.close()
     return 0
 
 

@@ -4,7 +4,8 @@ Per poll: signatures naming the program newer than the cursor (oldest first) -> 
 transaction's logs -> its deposits (`deposits.deposits_in`) -> one signed `Deposit` command each,
 sent with the bot client and command id derived from (signature, instruction index), so the
 engine credits it once even when the watcher re-reads a transaction after a crash (the
-commands stream drops a repeat within its window, the engine refuses the id forever after).
+commands stream drops a repeat within its window, the engine refuses the id forever after);
+a deposit whose command id already has a stored receipt is not sent again (counted a duplicate).
 The cursor (last fully credited signature) is written to a file only after every deposit of
 that transaction got its receipt: a crash re-reads, never skips.
 
@@ -24,6 +25,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from solana.rpc.commitment import Finalized
+from solana.rpc.core import RPCException
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
@@ -31,8 +34,12 @@ from client.bot_client import BotClient
 from commands import messages
 from onchain.assets import AssetMap
 from onchain.gateway import ChainGateway
-from onchain.rpc.failover import FailoverRpc
+from onchain.rpc.failover import TRANSPORT_ERRORS, AllEndpointsFailed, FailoverRpc
 from onchain.watcher.deposits import DepositSeen, deposits_in
+from observability.health import rpc_reachable
+from observability.metrics import DepositWatcherMetrics
+
+RPC_ERRORS = (AllEndpointsFailed, RPCException, *TRANSPORT_ERRORS)
 
 log = logging.getLogger("onchain.watcher")
 
@@ -50,8 +57,11 @@ class WatcherSettings:
 class DepositWatcher:
     """One run of the watcher."""
 
-    def __init__(self, settings: WatcherSettings) -> None:
+    def __init__(self, settings: WatcherSettings, metrics: DepositWatcherMetrics | None = None) -> None:
         self.settings = settings
+        self.metrics = metrics or DepositWatcherMetrics()
+        self.started = False
+        self.last_poll_ok = False
         self.sub_accounts: dict[str, int] = {}
         self.credited: list[DepositSeen] = []
         self.rejected: list[tuple[DepositSeen, str]] = []
@@ -62,6 +72,14 @@ class DepositWatcher:
         state = await self.gateway.exchange_state()
         self.assets = AssetMap(self.settings.asset_symbols, state.mints)
         self.bot = await BotClient.connect(self.settings.nats_url, self.settings.keypair)
+        self.started = True
+
+    def readiness(self) -> dict[str, bool]:
+        """Started, NATS connected, an RPC endpoint reachable and the last poll done (attribute
+        reads only: called from the health server's thread)."""
+        bot = getattr(self, "bot", None)
+        return {"started": self.started, "nats": bool(bot is not None and bot.connection.is_connected),
+                "rpc": rpc_reachable(getattr(self, "rpc", None)) and self.last_poll_ok}
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll until ``stop`` is set."""
@@ -74,6 +92,14 @@ class DepositWatcher:
 
     async def poll_once(self) -> int:
         """Credit every deposit in transactions newer than the cursor; returns how many were sent."""
+        sent = await self._poll()
+        self.last_poll_ok = True  # a failed poll ends this watcher (run_forever starts a new one)
+        return sent
+
+    async def _poll(self) -> int:
+        # The tip is read first: every deposit finalized at or before it is in the listing below.
+        tip = (await self.rpc.call(lambda client: client.get_slot(commitment=Finalized))).value
+        self.metrics.poll_started(tip)
         sent = 0
         for signature in await self.gateway.program_signatures(until=self.cursor()):
             logs = await self.gateway.transaction_logs(signature)
@@ -81,6 +107,8 @@ class DepositWatcher:
                 await self.credit(deposit)
                 sent += 1
             self.save_cursor(signature)
+            self.metrics.signature_credited(signature)
+        self.metrics.poll_completed(tip)
         return sent
 
     async def credit(self, deposit: DepositSeen) -> None:
@@ -94,10 +122,15 @@ class DepositWatcher:
             log.error("deposit %s: asset index %s has no configured symbol (QD_ONCHAIN_ASSETS); NOT credited",
                       deposit.key, deposit.asset_index)
             self.rejected.append((deposit, "UnconfiguredAsset"))
+            self.metrics.deposit_answered(False, False, "UnconfiguredAsset")
             return
+        # Re-read after a lost cursor: the engine's stored answer, without sending it again (a
+        # repeat in the stream's dedup window is dropped silently and would be mistaken for new).
+        stored = await self.bot.lookup_receipt(deposit.command_id, owner=deposit.owner)
         command = messages.Deposit(asset=asset, amount=deposit.amount, chain_tx=deposit.key)
-        receipt = await self.bot.send(command, owner=deposit.owner, sub_account=sub_account,
-                                      command_id=deposit.command_id)
+        receipt = stored or await self.bot.send(command, owner=deposit.owner, sub_account=sub_account,
+                                                command_id=deposit.command_id)
+        self.metrics.deposit_answered(receipt.accepted, stored is not None or receipt.duplicate, receipt.reason)
         if receipt.accepted:
             self.credited.append(deposit)
         else:
@@ -130,6 +163,7 @@ class DepositWatcher:
         os.replace(temporary, path)
 
     async def close(self) -> None:
+        self.started = False
         if getattr(self, "bot", None) is not None:
             await self.bot.close()
         if getattr(self, "rpc", None) is not None:
