@@ -9,6 +9,10 @@
 Signed with the operator key (QD_ADMIN_KEYFILE convention). Failures are reported and retried
 with back-off; the keeper never crashes on them. For `make run`:
 `python -m risk.keeper --liquidate --liquidate-every 5 --dev-fund-usdc 1000000`.
+
+With --metrics-port (default $QD_METRICS_PORT) it serves /metrics (sweeps and liquidating sweeps
+by outcome and reason, funding settlements, last sweep time: observability.metrics.KeeperMetrics),
+/healthz and /readyz (ready = connected to NATS).
 """
 
 from __future__ import annotations
@@ -21,8 +25,10 @@ import time
 
 from commands import messages
 from risk.commands_out import Sender, admin_keyfile, default_nats_url
+from observability.health import add_metrics_port_option, serve_operations
 from observability.lifecycle import stop_on_signals
 from observability.logs import configure_logging
+from observability.metrics import KeeperMetrics, outcome_of
 
 log = logging.getLogger("risk.keeper")
 HOUR_NS = 3600 * 1_000_000_000
@@ -49,8 +55,9 @@ async def dev_fund(sender: Sender, amount: int) -> None:
     await sender.send(messages.Deposit(asset="USDC", amount=amount, chain_tx=f"dev-keeper-{time.time_ns()}"))
 
 
-async def keep(sender: Sender, options, stop: asyncio.Event) -> None:
+async def keep(sender: Sender, options, stop: asyncio.Event, metrics: KeeperMetrics | None = None) -> None:
     """The keeper loop."""
+    metrics = metrics or KeeperMetrics()
     if options.liquidate:
         await sender.send(messages.OpenAccount())  # AccountExists after the first run: harmless
         if options.dev_fund_usdc:  # dev only: fund the keeper's own (liquidator) account
@@ -61,10 +68,12 @@ async def keep(sender: Sender, options, stop: asyncio.Event) -> None:
         due, last_hour = funding_due(last_hour, time.time_ns(), int(options.funding_delay * 1e9))
         if due:
             receipt = await sender.send(messages.SettleFunding())
+            metrics.funding_answered(*outcome_of(receipt))
             log.info("funding settlement: %s", "ok" if receipt and receipt.accepted else receipt)
         # A liquidating sweep re-evaluates every account (0.6 s at 100k): every Nth sweep only.
         liquidate = options.liquidate and sweeps % options.liquidate_every == 0
-        await sender.send(messages.RunRiskSweep(liquidate=liquidate))
+        receipt = await sender.send(messages.RunRiskSweep(liquidate=liquidate))
+        metrics.sweep_answered(liquidate, *outcome_of(receipt))
         sweeps += 1
         if sweeps % 60 == 0:
             log.info("sweeps %d, %s", sweeps, sender.counts)
@@ -85,6 +94,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--dev-fund-usdc", type=int, default=0,
                         help="dev: deposit this many USDC into the keeper's account at start (operator key)")
     parser.add_argument("--count", type=int, default=None, help="stop after N sweeps")
+    add_metrics_port_option(parser)
     return parser.parse_args(argv)
 
 
@@ -95,10 +105,16 @@ async def main(argv: list[str] | None = None) -> dict:
     stop = stop_on_signals()
     sender = Sender(options.nats, options.admin_keyfile, log)
     log.info("keeper signing as %s (liquidate=%s)", sender.signer, options.liquidate)
+    metrics = KeeperMetrics()
+    health = serve_operations(options.metrics_port, metrics, log)
+    if health is not None:
+        health.readiness.add("nats", lambda: sender.client is not None and sender.client.connection.is_connected)
     try:
-        await keep(sender, options, stop)
+        await keep(sender, options, stop, metrics)
     finally:
         await sender.close()
+        if health is not None:
+            health.close()
     return sender.counts
 
 
