@@ -17,7 +17,8 @@ Secrets (``QD_PG_DSN``, ``QD_READ_API_TOKEN_SECRET``) are ``SecretStr``: never p
 a repr or an error. Key material is passed as a *file path* (``*_KEYPAIR``, ``*_KEYFILE``: a mounted secret),
 never as a value in the environment.
 
-Settings of the price feed, which does not exist yet, are this module's proposal for its owner.
+The price feed and the keeper sign their commands with an operator key (a keyfile whose public
+key the engine lists in ``QD_ADMIN_PUBKEY``).
 """
 
 from __future__ import annotations
@@ -255,12 +256,41 @@ class DepositWatcherSettings(ChainSettings, NatsClientSettings):
 
 
 class PriceFeedSettings(NatsClientSettings):
-    """The price feed (proposed ``python -m risk.feed``): oracle prices -> SetOraclePrice commands."""
+    """``python -m risk.feed``: oracle prices -> SetOraclePrice commands."""
 
     price_source: Literal["synthetic", "pyth"] = "synthetic"
-    price_feed_keypair: Path
+    price_feed_keypair: Path  # an operator key (listed in the engine's QD_ADMIN_PUBKEY)
+    price_hermes_url: str = "https://hermes.pyth.network"  # Pyth Hermes, for price_source=pyth
+    price_interval: Annotated[float, Field(gt=0, le=60)] = 1.0  # seconds between polls / synthetic steps
 
     _keyfile = field_validator("price_feed_keypair")(lambda cls, path: _existing_file(path))
+
+    @field_validator("price_hermes_url")
+    @classmethod
+    def _check_hermes(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"{url!r} is not an http(s) URL")
+        return url
+
+
+class KeeperSettings(NatsClientSettings):
+    """``python -m risk.keeper``: risk sweeps (and liquidations), hourly funding settlement."""
+
+    keeper_keypair: Path  # an operator key (listed in the engine's QD_ADMIN_PUBKEY)
+    keeper_sweep_interval: Annotated[float, Field(gt=0, le=60)] = 1.0
+    keeper_liquidate: bool = False  # liquidate with the keeper's own account (it must be funded)
+    keeper_liquidate_every: Annotated[int, Field(ge=1)] = 5  # a liquidating sweep every Nth sweep
+    keeper_funding_delay: Annotated[float, Field(ge=0, le=3000)] = 5.0  # seconds after the hour
+    # Read only by the dev option --dev-fund-usdc (funds the keeper on a local chain)
+    rpc_urls: CommaList = Field(default_factory=list)
+    onchain_assets: CommaList = Field(default_factory=lambda: ["USDC"])
+
+    _keyfile = field_validator("keeper_keypair")(lambda cls, path: _existing_file(path))
+
+    @field_validator("rpc_urls", "onchain_assets", mode="before")
+    @classmethod
+    def _split_lists(cls, value: object) -> object:
+        return _split_commas(value)
 
 
 SETTINGS_BY_SERVICE: dict[str, type[ServiceSettings]] = {
@@ -272,6 +302,7 @@ SETTINGS_BY_SERVICE: dict[str, type[ServiceSettings]] = {
     "settler": SettlerSettings,
     "deposit-watcher": DepositWatcherSettings,
     "price-feed": PriceFeedSettings,
+    "keeper": KeeperSettings,
 }
 
 S = TypeVar("S", bound=ServiceSettings)

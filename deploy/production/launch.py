@@ -68,7 +68,21 @@ def _read_api(c: s.ReadApiSettings) -> list[str]:
 
 def _chain(c: s.ChainSettings) -> list[str]:
     # Everything else the settler and the watcher read from the environment themselves.
-    return ["--nats", c.nats_servers[0]]
+    return ["--nats", c.nats_servers[0], "--metrics-port", str(c.metrics_port)]
+
+
+def _price_feed(c: s.PriceFeedSettings) -> list[str]:
+    source = ["hermes", c.price_hermes_url] if c.price_source == "pyth" else ["synthetic"]
+    # The bot client takes every node of the cluster, comma-separated.
+    return ["--nats", ",".join(c.nats_servers), "--admin-keyfile", str(c.price_feed_keypair),
+            "--interval", str(c.price_interval), "--metrics-port", str(c.metrics_port), *source]
+
+
+def _keeper(c: s.KeeperSettings) -> list[str]:
+    return ["--nats", ",".join(c.nats_servers), "--admin-keyfile", str(c.keeper_keypair),
+            "--sweep-interval", str(c.keeper_sweep_interval), "--funding-delay", str(c.keeper_funding_delay),
+            "--liquidate-every", str(c.keeper_liquidate_every), "--metrics-port", str(c.metrics_port),
+            *(["--liquidate"] if c.keeper_liquidate else [])]
 
 
 def _none(_: s.ServiceSettings) -> list[str]:
@@ -84,8 +98,8 @@ ENTRIES: dict[str, Entry] = {
     "read-api": Entry("read_api", s.ReadApiSettings, _read_api),
     "settler": Entry("onchain.settler", s.SettlerSettings, _chain),
     "deposit-watcher": Entry("onchain.watcher", s.DepositWatcherSettings, _chain),
-    # Not in the repository yet: its owner is to read deploy.settings itself.
-    "price-feed": Entry("risk.feed", s.PriceFeedSettings, _none),
+    "price-feed": Entry("risk.feed", s.PriceFeedSettings, _price_feed),
+    "keeper": Entry("risk.keeper", s.KeeperSettings, _keeper),
 }
 
 

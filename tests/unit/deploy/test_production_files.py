@@ -33,7 +33,8 @@ def module_exists(module: str) -> bool:
 def test_the_compose_file_runs_every_part_the_issue_names():
     services = compose()["services"]
     launched_as = {launched(s) for s in our_services(compose()).values()}
-    assert {"engine", "relay", "projector", "read-api", "settler", "deposit-watcher", "price-feed"} <= launched_as
+    assert {"engine", "relay", "projector", "read-api", "settler", "deposit-watcher", "price-feed",
+            "keeper"} <= launched_as
     assert {"nats-1", "nats-2", "nats-3", "timescaledb", "prometheus", "grafana", "engine-standby"} <= set(services)
     assert services["timescaledb"]["image"].startswith("timescale/timescaledb:")  # the official image
     assert services["read-api"]["deploy"]["replicas"] >= 2
@@ -127,6 +128,24 @@ def test_prometheus_scrapes_every_service_on_its_metrics_port():
             assert port == environment(service).get("QD_METRICS_PORT", "9100")
         else:
             assert port in " ".join(service.get("command", [])), f"{target}: port not served"
+
+
+def test_every_long_running_service_has_metrics_and_is_launched_with_its_port():
+    # Every service of ours but the one-shot streams job defines its metrics and gets
+    # --metrics-port from QD_METRICS_PORT through the launcher (the port Prometheus scrapes).
+    from deploy.production.launch import command_for
+
+    for name, service in our_services(compose()).items():
+        if name == "streams":
+            continue
+        assert launched(service) in METRICS_BY_SERVICE, f"{name}: no metrics class for {launched(service)}"
+    for service in ("relay", "projector", "read-api", "settler", "deposit-watcher", "price-feed", "keeper"):
+        environ = {"QD_PG_DSN": "host=db", "QD_PROJECTOR": "trades", "QD_READ_API_TOKEN_SECRET": "s" * 40,
+                   "QD_RPC_URLS": "http://rpc:8899", "QD_METRICS_PORT": "9187",
+                   **{key: __file__ for key in ("QD_SETTLER_KEYPAIR", "QD_DEPOSIT_KEYPAIR",
+                                                "QD_PRICE_FEED_KEYPAIR", "QD_KEEPER_KEYPAIR")}}
+        command = command_for(service, environ)
+        assert command[command.index("--metrics-port") + 1] == "9187", service
 
 
 def test_dashboards_are_valid_and_use_provisioned_datasources():

@@ -119,8 +119,8 @@ def test_launched_settler_and_watcher_read_the_same_environment(monkeypatch, tmp
     from solders.keypair import Keypair
 
     from client.keys import save_keypair
-    from onchain.settler.__main__ import settings_from_arguments as settler_settings
-    from onchain.watcher.__main__ import settings_from_arguments as watcher_settings
+    from onchain.settler.__main__ import settings_and_metrics_port as settler_settings
+    from onchain.watcher.__main__ import settings_and_metrics_port as watcher_settings
 
     keyfile = tmp_path / "authority.json"
     save_keypair(Keypair(), keyfile)
@@ -129,9 +129,33 @@ def test_launched_settler_and_watcher_read_the_same_environment(monkeypatch, tmp
            "QD_STATE_DIR": str(tmp_path)}
     for name, value in env.items():
         monkeypatch.setenv(name, value)  # what the launcher's exec keeps in the environment
-    settler = settler_settings(command_for("settler", env)[3:])
+    settler, settler_port = settler_settings(command_for("settler", env)[3:])
     assert settler.nats_url == "nats://a:4222" and settler.rpc_urls == ["http://rpc-1:8899", "http://rpc-2:8899"]
-    watcher = watcher_settings(command_for("deposit-watcher", env)[3:])
+    watcher, watcher_port = watcher_settings(command_for("deposit-watcher", env)[3:])
     assert watcher.nats_url == "nats://a:4222" and watcher.cursor_path.parent == tmp_path
+    assert settler_port == watcher_port == 9100  # QD_METRICS_PORT's default
     with pytest.raises(SettingsError, match="QD_SETTLER_KEYPAIR: .*no such file"):
         command_for("settler", {**env, "QD_SETTLER_KEYPAIR": str(tmp_path / "missing.json")})
+
+
+def test_launched_flags_are_the_ones_the_price_feed_and_the_keeper_accept(tmp_path):
+    from risk import feed, keeper
+
+    keyfile = tmp_path / "operator.json"
+    keyfile.write_text("[]")
+    env = {"QD_NATS_URL": "nats://a:4222,nats://b:4222", "QD_PRICE_FEED_KEYPAIR": str(keyfile),
+           "QD_KEEPER_KEYPAIR": str(keyfile), "QD_METRICS_PORT": "9111"}
+    # The feed: Pyth's Hermes (every node of the cluster to its bot client), metrics on the port
+    options = feed.parse(command_for("price-feed", {**env, "QD_PRICE_SOURCE": "pyth",
+                                                    "QD_PRICE_HERMES_URL": "https://hermes.example"})[3:])
+    assert (options.source, options.url, options.nats) == ("hermes", "https://hermes.example",
+                                                           "nats://a:4222,nats://b:4222")
+    assert (options.admin_keyfile, options.metrics_port) == (str(keyfile), 9111)
+    assert feed.parse(command_for("price-feed", env)[3:]).source == "synthetic"
+    # The keeper: liquidating every 3rd sweep when asked
+    options = keeper.parse(command_for("keeper", {**env, "QD_KEEPER_LIQUIDATE": "true",
+                                                  "QD_KEEPER_LIQUIDATE_EVERY": "3"})[3:])
+    assert (options.liquidate, options.liquidate_every, options.metrics_port) == (True, 3, 9111)
+    assert keeper.parse(command_for("keeper", env)[3:]).liquidate is False
+    with pytest.raises(SettingsError, match="QD_KEEPER_KEYPAIR: is required"):
+        command_for("keeper", {"QD_NATS_URL": "nats://a:4222"})
