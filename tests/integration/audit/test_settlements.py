@@ -15,22 +15,23 @@ from audit.settlements import audit_settlements
 from bus.event_store import EVENTS_TABLE
 from cli.audit import audit_app
 from onchain.settler.service import Settler
-from tests.integration.onchain.test_settlement_loop import (  # noqa: F401 (fixtures)
-    USDC, _sequence_is, eventually, funded_traders, loop_nats_url, stack, trade)
+from tests.integration.onchain.loop_stack import USDC
+from tests.integration.onchain.settlement_loop_helpers import (
+    eventually,
+    funded_traders,
+    sequence_is,
+    settler_running,
+    started_settler,
+    trade,
+)
+from tests.integration.onchain.test_settlement_loop import loop_nats_url, stack  # noqa: F401 (fixtures)
 
 
 async def settle_until(stack, sequence: int) -> Settler:
     """Run a settler until the chain's last batch is ``sequence``."""
-    settler = Settler(stack.settler_settings())
-    await settler.start()
-    stop = asyncio.Event()
-    running = asyncio.create_task(settler.run(stop))
-    try:
-        await eventually(lambda: _sequence_is(stack, sequence))
-    finally:
-        stop.set()
-        await running
-        await settler.close()
+    settler = await started_settler(stack)
+    async with settler_running(settler):
+        await eventually(lambda: sequence_is(stack, sequence))
     return settler
 
 

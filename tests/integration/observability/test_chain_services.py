@@ -17,7 +17,7 @@ from onchain.watcher import __main__ as watcher_main
 from onchain.watcher.service import WatcherSettings
 from tests.integration.observability.scrape import alive, eventually, metrics, readiness
 from tests.integration.onchain.loop_stack import USDC
-from tests.integration.onchain.test_settlement_loop import trade
+from tests.integration.onchain.settlement_loop_helpers import trade
 
 
 @contextlib.asynccontextmanager
