@@ -14,6 +14,7 @@ from observability.metrics import ReadApiMetrics
 from projections.offline import prepare_serving_schemas
 from read_api import errors
 from read_api.auth import Authenticator
+from read_api.nonces import PostgresNonceLedger, create_nonce_table
 from read_api.cache import CachedAnswers, PublicCache
 from read_api.db import ReadStore
 from read_api.ratelimit import RateLimiter, retry_after
@@ -34,6 +35,7 @@ def create_app(settings: Settings, *, metrics: ReadApiMetrics | None = None,
     async def lifespan(_: FastAPI):
         # The serving views exist from the start, even before a projector's first run.
         await asyncio.to_thread(prepare_serving_schemas, settings.dsn)
+        await asyncio.to_thread(create_nonce_table, settings.dsn)
         await store.open()
         serving["open"] = True
         yield
@@ -47,7 +49,7 @@ def create_app(settings: Settings, *, metrics: ReadApiMetrics | None = None,
     app.state.settings = settings
     app.state.store = store
     app.state.public_cache = public_cache
-    app.state.authenticator = Authenticator(settings)
+    app.state.authenticator = Authenticator(settings, PostgresNonceLedger(store.pool))
     app.state.limiter = RateLimiter(settings.tiers)
     errors.install(app)
     for router in (public.router, account.router, account.receipts_router, auth.router,

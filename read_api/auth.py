@@ -4,10 +4,9 @@
    expiry. 2. The wallet signs the message bytes. 3. POST /v1/auth/token {wallet, nonce,
    signature (base58)} -> a bearer token (HMAC-SHA256 over wallet and expiry; expires after
    `token_ttl_seconds`). The nonce is self-authenticating (issued-at, expiry, random part and
-   an HMAC binding them to the wallet), so any worker sharing the secret can check it; each
-   process refuses a nonce it has already accepted. Known limit: across workers a nonce could
-   be redeemed once per worker within its 5 minutes (it only ever yields a token for the
-   wallet that signed it).
+   an HMAC binding them to the wallet), so any worker sharing the secret can check it; it is
+   redeemed once across all workers through a shared ledger (nonces.py, a table in the read
+   store).
 """
 
 from __future__ import annotations
@@ -24,6 +23,7 @@ from solders.pubkey import Pubkey
 from solders.signature import Signature
 
 from read_api.errors import ClientError
+from read_api.nonces import MemoryNonceLedger, NonceLedger
 from read_api.settings import Settings
 
 
@@ -46,9 +46,9 @@ def valid_wallet(wallet: str) -> bool:
 class Authenticator:
     """Issues nonces and tokens; verifies signatures and tokens."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, ledger: NonceLedger | None = None) -> None:
         self.settings = settings
-        self.used: dict[str, int] = {}  # accepted nonces -> their expiry
+        self.ledger = ledger or MemoryNonceLedger()  # the app passes the read store's
 
     def challenge(self, wallet: str, now: float | None = None) -> Challenge:
         if not valid_wallet(wallet):
@@ -63,14 +63,23 @@ class Authenticator:
         return (f"{self.settings.domain} wants you to sign in with your Solana account:\n{wallet}\n\n"
                 f"Nonce: {nonce}\nIssued At: {issued}\nExpiration Time: {expires}")
 
-    def sign_in(self, wallet: str, nonce: str, signature: str, now: float | None = None) -> tuple[str, int]:
-        """Check the signed challenge; returns (token, expires_at)."""
+    async def sign_in(self, wallet: str, nonce: str, signature: str,
+                      now: float | None = None) -> tuple[str, int]:
+        """Check the signed challenge and redeem its nonce; returns (token, expires_at)."""
         now = int(now or time.time())
+        nonce_expires = self._check_signed(wallet, nonce, signature, now)
+        if not await self.ledger.redeem(nonce, nonce_expires, now):
+            raise _invalid_nonce()
+        expires = now + self.settings.token_ttl_seconds
+        return self._token(wallet, expires), expires
+
+    def _check_signed(self, wallet: str, nonce: str, signature: str, now: int) -> int:
+        """The nonce's expiry, if it is ours, for this wallet, unexpired and signed by it."""
         parts = nonce.split(".")
         genuine = (len(parts) == 4 and hmac.compare_digest(
             parts[3], self._mac(f"nonce|{wallet}|{'.'.join(parts[:3])}")[:32]))
-        if not genuine or not parts[1].isdigit() or int(parts[1]) < now or nonce in self.used:
-            raise ClientError(401, "InvalidNonce", "unknown, used or expired nonce for this wallet")
+        if not genuine or not parts[0].isdigit() or not parts[1].isdigit() or int(parts[1]) < now:
+            raise _invalid_nonce()
         message = self._message(wallet, nonce, int(parts[0]), int(parts[1]))
         try:
             valid = Signature.from_string(signature).verify(Pubkey.from_string(wallet), message.encode())
@@ -78,10 +87,7 @@ class Authenticator:
             valid = False
         if not valid:
             raise ClientError(401, "InvalidSignature", "the signature does not verify for this wallet")
-        self._forget_expired(now)
-        self.used[nonce] = int(parts[1])
-        expires = now + self.settings.token_ttl_seconds
-        return self._token(wallet, expires), expires
+        return int(parts[1])
 
     def _mac(self, text: str) -> str:
         return hmac.new(self.settings.token_secret, text.encode(), hashlib.sha256).hexdigest()
@@ -104,6 +110,6 @@ class Authenticator:
                               headers={"WWW-Authenticate": "Bearer"})
         return wallet
 
-    def _forget_expired(self, now: int) -> None:
-        if len(self.used) > 10_000:
-            self.used = {nonce: expires for nonce, expires in self.used.items() if expires >= now}
+
+def _invalid_nonce() -> ClientError:
+    return ClientError(401, "InvalidNonce", "unknown, used or expired nonce for this wallet")

@@ -40,5 +40,5 @@ async def nonce(request: Request, wallet: Annotated[str, Query(min_length=32, ma
 @router.post("/token", response_model=TokenOut)
 async def token(request: Request, body: TokenIn):
     """Exchange the signed message for a short-lived bearer token."""
-    issued, expires = request.app.state.authenticator.sign_in(body.wallet, body.nonce, body.signature)
+    issued, expires = await request.app.state.authenticator.sign_in(body.wallet, body.nonce, body.signature)
     return TokenOut(token=issued, expires_at=expires)

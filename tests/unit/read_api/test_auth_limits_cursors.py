@@ -19,10 +19,10 @@ def signed(authenticator: Authenticator, keypair: Keypair, now: float = 1_000_00
     return challenge, str(keypair.sign_message(challenge.message.encode()))
 
 
-def test_a_wallet_signs_the_nonce_and_gets_a_short_lived_token():
+async def test_a_wallet_signs_the_nonce_and_gets_a_short_lived_token():
     authenticator, keypair = Authenticator(Settings(dsn="")), Keypair()
     challenge, signature = signed(authenticator, keypair)
-    token, expires = authenticator.sign_in(str(keypair.pubkey()), challenge.nonce, signature, now=1_000_010)
+    token, expires = await authenticator.sign_in(str(keypair.pubkey()), challenge.nonce, signature, now=1_000_010)
     assert authenticator.wallet_of(token, now=1_000_020) == str(keypair.pubkey())
     assert expires == 1_000_010 + 900
     with pytest.raises(ClientError, match="expired"):
@@ -32,22 +32,22 @@ def test_a_wallet_signs_the_nonce_and_gets_a_short_lived_token():
     assert tampered.value.code == "InvalidToken"
 
 
-def test_nonces_are_single_use_bound_to_the_wallet_and_expire():
+async def test_nonces_are_single_use_bound_to_the_wallet_and_expire():
     authenticator, keypair, other = Authenticator(Settings(dsn="")), Keypair(), Keypair()
     challenge, signature = signed(authenticator, keypair)
     with pytest.raises(ClientError):  # another wallet cannot use it
-        authenticator.sign_in(str(other.pubkey()), challenge.nonce, signature, now=1_000_001)
+        await authenticator.sign_in(str(other.pubkey()), challenge.nonce, signature, now=1_000_001)
     challenge, signature = signed(authenticator, keypair)
-    authenticator.sign_in(str(keypair.pubkey()), challenge.nonce, signature, now=1_000_001)
+    await authenticator.sign_in(str(keypair.pubkey()), challenge.nonce, signature, now=1_000_001)
     with pytest.raises(ClientError, match="nonce"):  # used once
-        authenticator.sign_in(str(keypair.pubkey()), challenge.nonce, signature, now=1_000_002)
+        await authenticator.sign_in(str(keypair.pubkey()), challenge.nonce, signature, now=1_000_002)
     challenge, signature = signed(authenticator, keypair)
     with pytest.raises(ClientError, match="nonce"):  # expired
-        authenticator.sign_in(str(keypair.pubkey()), challenge.nonce, signature, now=1_000_000 + 301)
+        await authenticator.sign_in(str(keypair.pubkey()), challenge.nonce, signature, now=1_000_000 + 301)
     challenge, _ = signed(authenticator, keypair)
     _, other_signature = signed(authenticator, other)
     with pytest.raises(ClientError, match="signature"):  # someone else's signature
-        authenticator.sign_in(str(keypair.pubkey()), challenge.nonce, other_signature, now=1_000_001)
+        await authenticator.sign_in(str(keypair.pubkey()), challenge.nonce, other_signature, now=1_000_001)
 
 
 def test_token_bucket_allows_the_burst_then_asks_to_wait():
