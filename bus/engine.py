@@ -141,6 +141,8 @@ class Engine:
         finally:
             for task in tasks:
                 task.cancel()
+            # Collect them: a stage that ended with the connection on shutdown is not news.
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _read_loop(self, verified: asyncio.Queue) -> None:
         """Fetch batches, verify their signatures off the event loop's process, check them and
