@@ -20,8 +20,9 @@ on the same synthetic two-market session published to a nats-server as the relay
 catches up a paused backlog (the same method as above) into a fresh database.
 
 Then **read API, requests/s**: ``python -m read_api --workers 1`` versus ``--workers 2`` (two
-processes behind one port) on the cluster run's read models, under the same closed-loop load
-(two client processes, 16 connections each) on market-data routes for a fixed time.
+processes behind one port) on a store of 200k trades plus a projected session, under
+bench.read_api's closed-loop dashboard mix (8 keep-alive connections, a minimal client) for a
+fixed time.
 
 All on loopback, bounded (a few thousand commands, a few seconds per phase); the machine is
 shared, so figures are noisy: read them as ratios. Last line: one JSON object (bench.report).
@@ -37,11 +38,15 @@ from pathlib import Path
 
 from bench.report import emit
 from bench.scale_partitions import run_partitions
+from bench.read_api import seed as seed_read_store
 from bench.scale_read_api import measure_read_api
 from bench.scale_topology import run_topology
 from deploy.local.cluster import NatsCluster
 from deploy.local.nats import NatsServer
 from deploy.local.postgres import FAST_UNSAFE_SETTINGS, Postgres
+
+
+API_TRADES = 200_000
 
 
 def run_all(base: Path, commands: int, api_seconds: float,
@@ -60,7 +65,10 @@ def run_all(base: Path, commands: int, api_seconds: float,
         with NatsCluster(base / "cluster").start() as cluster:
             three = asyncio.run(run_topology("cluster", cluster.urls, cluster_dsn, 3, commands, base))
         print(f"3-node R3:     {three}", flush=True)
-        api = {workers: measure_read_api(cluster_dsn, workers, api_seconds, base) for workers in (1, 2)}
+        api_dsn = postgres.create_database("scale_read_api")
+        seed_read_store(api_dsn, API_TRADES)
+        api = {workers: measure_read_api(api_dsn, workers, api_seconds, base, API_TRADES)
+               for workers in (1, 2)}
         print(f"read API:      {api}", flush=True)
         partitions = run_partitions(base, postgres, projection_orders)
         print(f"projection partitions: {partitions}", flush=True)
@@ -92,6 +100,7 @@ def main(argv: list[str] | None = None) -> None:
          read_api_req_per_s_1_process=api[1]["req_per_s"], read_api_req_per_s_2_processes=api[2]["req_per_s"],
          read_api_scaling=round(api[2]["req_per_s"] / api[1]["req_per_s"], 2) if api[1]["req_per_s"] else None,
          read_api_errors=api[1]["errors"] + api[2]["errors"],
+         read_api_p99_ms_1_process=api[1]["p99_ms"], read_api_p99_ms_2_processes=api[2]["p99_ms"],
          projection_1_process_events_per_s=partitions[1]["events_per_s"],
          projection_2_partitions_events_per_s=partitions[2]["events_per_s"],
          projection_scaling=round(partitions[2]["events_per_s"] / partitions[1]["events_per_s"], 2))

@@ -1,64 +1,56 @@
-"""bench.scale's read API phase: requests/s of `python -m read_api --workers N` under a
-closed-loop load of two client processes (16 connections each) on market-data routes."""
+"""bench.scale's read API phase: requests/s of `python -m read_api --workers N` (N processes
+behind one port) under bench.read_api's mixed dashboard load (market data, a cursor page, a
+signed-in account's state and fills) over a store seeded with `trades` trades.
+
+The mix matters on 2 cores: cached market-data answers cost the API less than the client
+spends asking, so they measure the client; the dashboard mix makes the API the bottleneck,
+which is what a second process is for.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
+import random
 import time
 from pathlib import Path
 
-import httpx
+import psutil
 
+from bench.read_api import dashboard_paths, http_load, percentile, sign_in, tree_cpu
 from bench.service_processes import service
 from deploy.local.nats import stop_process
 from deploy.local.ports import free_port, wait_for_port
+from read_api.pagination import encode_cursor
 
-API_PATHS = ("/v1/markets/SOL-PERP/trades?limit=50", "/v1/markets/SOL-PERP/candles?resolution=1m&limit=50",
-             "/v1/markets/SOL-PERP/candles?resolution=1h&limit=24")  # read models of the trades projector
-
-
-def _client_load(port: int, seconds: float, connections: int, results) -> None:
-    """One client process: `connections` closed loops over the market-data routes."""
-    import httpx
-
-    async def loop(client, counts) -> None:
-        stop = time.perf_counter() + seconds
-        i = 0
-        while time.perf_counter() < stop:
-            response = await client.get(API_PATHS[i % len(API_PATHS)])
-            counts["ok" if response.status_code == 200 else "errors"] += 1
-            i += 1
-
-    async def main() -> dict:
-        counts = {"ok": 0, "errors": 0}
-        limits = httpx.Limits(max_connections=connections)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=10) as client:
-            await asyncio.gather(*(loop(client, counts) for _ in range(connections)))
-        return counts
-
-    results.put(asyncio.run(main()))
+CONNECTIONS = 8
 
 
-def measure_read_api(dsn: str, workers: int, seconds: float, log_dir: Path) -> dict:
-    """Requests/s of `python -m read_api --workers N` under two client processes."""
+def measure_read_api(dsn: str, workers: int, seconds: float, log_dir: Path, trades: int) -> dict:
+    """Requests/s and p99 of `python -m read_api --workers N` on `dsn`, seeded by
+    bench.read_api.seed with `trades` trades."""
     port = free_port()
     api = service(log_dir, f"read-api-{workers}", "read_api", "--pg", dsn, "--port", str(port),
-                  "--workers", str(workers), "--anonymous-rate", "1000000")
+                  "--pool", str(CONNECTIONS), "--workers", str(workers),
+                  "--anonymous-rate", "1000000", "--authenticated-rate", "1000000")
     try:
         wait_for_port(port, 60, process=api, name="read_api")
         time.sleep(1.0 + workers)  # every worker up and its pool open
-        results = multiprocessing.Queue()
-        clients = [multiprocessing.Process(target=_client_load, args=(port, seconds, 16, results))
-                   for _ in range(2)]
-        for client in clients:
-            client.start()
-        counts = [results.get(timeout=seconds + 60) for _ in clients]
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as probe:  # name a failure, if any
-            sample = {path: probe.get(path).status_code for path in API_PATHS}
-        for client in clients:
-            client.join()
-        ok, errors = sum(c["ok"] for c in counts), sum(c["errors"] for c in counts)
-        return {"req_per_s": round(ok / seconds, 1), "errors": errors, "statuses": sample}
+        return asyncio.run(_load(port, seconds, trades, api.pid))
     finally:
         stop_process(api)
+
+
+async def _load(port: int, seconds: float, trades: int, api_pid: int) -> dict:
+    """The load, and where the cores went meanwhile: `api_cores` (the API processes' CPU
+    seconds per second: 1.0 = one process saturated) and `machine_busy` (share of all cores)."""
+    cursor = encode_cursor(random.Random(1).randint(trades // 4, trades // 2) * 1_000_000)
+    paths = dashboard_paths(cursor, await sign_in(port))
+    await http_load(port, paths, 1.0, CONNECTIONS)  # warm-up: every worker's pool and caches
+    api_cpu, machine, started = tree_cpu(api_pid), psutil.cpu_times(), time.perf_counter()
+    count, latencies, errors = await http_load(port, paths, seconds, CONNECTIONS)
+    elapsed, after = time.perf_counter() - started, psutil.cpu_times()
+    busy = sum(after) - sum(machine) - (after.idle - machine.idle) - (after.iowait - machine.iowait)
+    return {"req_per_s": round((count - errors) / seconds, 1), "errors": errors,
+            "p99_ms": percentile(latencies, 0.99),
+            "api_cores": round((tree_cpu(api_pid) - api_cpu) / elapsed, 2),
+            "machine_busy": round(busy / max(sum(after) - sum(machine), 1e-9), 2)}

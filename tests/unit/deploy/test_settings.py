@@ -101,17 +101,20 @@ def test_launched_flags_are_the_ones_the_projector_accepts(monkeypatch):
 
 def test_launched_flags_are_the_ones_the_read_api_accepts(monkeypatch):
     read_api_main = pytest.importorskip("read_api.__main__")
+    from read_api import server
+
     seen = {}
-    monkeypatch.setattr(read_api_main, "create_app", lambda settings: settings)
-    monkeypatch.setattr(read_api_main.uvicorn, "run", lambda app, **options: seen.update(app=app, **options))
+    monkeypatch.setattr(server, "create_app", lambda settings, **observability: settings)
+    monkeypatch.setattr(read_api_main, "supervise",
+                        lambda count, serve_one: seen.update(workers=count, serve=serve_one))
     monkeypatch.setenv("QD_READ_API_TOKEN_SECRET", SECRET)
     command = command_for("read-api", {"QD_PG_DSN": DSN, "QD_READ_API_TOKEN_SECRET": SECRET,
                                        "QD_READ_API_PORT": "8181", "QD_READ_API_WORKERS": "2"})
     for name in ("QD_READ_API_PG", "QD_READ_API_POOL", "QD_READ_API_ANONYMOUS_RATE"):
         monkeypatch.delenv(name, raising=False)  # the read API's launcher hands these to its workers
     read_api_main.main(command[3:])
-    assert seen["port"] == 8181 and seen.get("workers", 2) == 2
-    app = read_api_main.app_from_environment() if seen.get("factory") else seen["app"]
+    assert seen["workers"] == 2 and seen["serve"].args[1] == 8181  # serve(host, port, ...)
+    app = server.app_from_environment()
     assert app.dsn == DSN and app.token_secret == SECRET.encode()
 
 
