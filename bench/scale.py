@@ -1,7 +1,7 @@
 """`python -m bench.scale`: one NATS node versus a three-node R3 cluster, one read API process
 versus two.
 
-    python -m bench.scale [--commands 4000] [--api-seconds 4] [--projection-orders 4000]
+    python -m bench.scale [--commands 4000] [--api-seconds 4] [--projection-orders 40000]
 
 For each topology (a single nats-server; three clustered over loopback with R3 streams), on a
 fresh database of one local PostgreSQL:
@@ -50,7 +50,7 @@ API_TRADES = 200_000
 
 
 def run_all(base: Path, commands: int, api_seconds: float,
-            projection_orders: int = 4000) -> tuple[dict, dict, dict, dict]:
+            projection_orders: int = 40_000) -> tuple[dict, dict, dict, dict]:
     """Both topologies, the projection with one and two processes, the read API with one and two."""
     postgres = Postgres(base / "pg", log_file=base / "pg.log", settings=FAST_UNSAFE_SETTINGS).start()
     try:
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--commands", type=int, default=4000, help="commands per topology")
     parser.add_argument("--api-seconds", type=float, default=4.0, help="read API load per run")
     parser.add_argument("--keep", action="store_true", help="keep the servers' and services' logs")
-    parser.add_argument("--projection-orders", type=int, default=4000,
+    parser.add_argument("--projection-orders", type=int, default=40_000,
                         help="orders of the synthetic session projected by 1 vs 2 partitions")
     args = parser.parse_args(argv)
     base = Path(tempfile.mkdtemp(prefix="qd-bench-scale-"))
