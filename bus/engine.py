@@ -29,6 +29,7 @@ import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import msgspec
 import nats
@@ -38,6 +39,10 @@ from bus.engine_batch import BatchApplier, CommitJob, PoisonCommand, ReceiptCach
 from bus.engine_consumer import position_consumer
 from bus.engine_intake import OperatorKeys, receive, signature_verdicts
 from bus.event_store import ExchangeStore
+
+if TYPE_CHECKING:
+    from observability.health import Readiness
+    from observability.metrics import EngineMetrics
 
 log = logging.getLogger("bus.engine")
 
@@ -53,6 +58,7 @@ class EngineSettings:
     snapshot_every: int = 10_000  # events per aggregate between snapshots (0: none)
     verify_workers: int = 1  # processes checking signatures; 0 = in the event loop's process
     declare_streams: bool = True  # tests that shape the streams themselves turn it off
+    metrics_port: int = -1  # serve /metrics /healthz /readyz there (engine_cli); -1: none
 
 
 class RestartEngine(Exception):
@@ -62,8 +68,9 @@ class RestartEngine(Exception):
 class Engine:
     """One run of the engine, from start-up to a stop or a failure."""
 
-    def __init__(self, settings: EngineSettings) -> None:
+    def __init__(self, settings: EngineSettings, metrics: EngineMetrics | None = None) -> None:
         self.settings = settings
+        self.metrics = metrics
         self.store: ExchangeStore | None = None
         self.applier: BatchApplier | None = None
         self.cache = ReceiptCache()
@@ -262,8 +269,13 @@ class Engine:
                 self.log_position = notification_ids[-1]
         if job.snapshots:
             await asyncio.to_thread(self.store.save_snapshots, job.snapshots)
-        self.timings["commit"] += time.perf_counter() - began
+        committed = time.perf_counter() - began
+        self.timings["commit"] += committed
         self.timings["batches"] += 1
+        if self.metrics is not None:
+            self.metrics.batch_committed(len(job.messages), committed, self.committed_seq, self.log_position)
+            for accepted, reason in engine_replies.outcomes(job):
+                self.metrics.command_answered(accepted, reason)
         replies = engine_replies.replies_for(job, notification_ids, self.cache)
         if job.lookups:
             replies += await asyncio.to_thread(engine_replies.stored_replies, job, self.store,
@@ -320,11 +332,15 @@ class Engine:
 RPC_STATE = f"{subjects.ROOT}.rpc.engine.state"
 
 
-async def run_forever(settings: EngineSettings, stop: asyncio.Event) -> None:
-    """Run the engine, restarting it from the store after any write-path failure."""
+async def run_forever(settings: EngineSettings, stop: asyncio.Event,
+                      metrics: EngineMetrics | None = None, readiness: Readiness | None = None) -> None:
+    """Run the engine, restarting it from the store after any write-path failure; with
+    `metrics`, count its batches and outcomes; with `readiness`, report its NATS connection."""
     while not stop.is_set():
-        engine = Engine(settings)
+        engine = Engine(settings, metrics)
         engine.stopping = stop
+        if readiness is not None:
+            readiness.add("nats", lambda engine=engine: engine.nc is not None and engine.nc.is_connected)
         try:
             await engine.start()
             await engine.run()

@@ -45,6 +45,17 @@ def replies_for(job: CommitJob, notification_ids: list[int], cache: ReceiptCache
     return replies
 
 
+def outcomes(job: CommitJob):
+    """(accepted, reason) of every command the job answers, for the metrics; repeats and
+    redeliveries answered from the store count as rejected `Duplicate`."""
+    for recorded in job.recorded:
+        yield recorded.receipt.accepted, recorded.receipt.reason
+    for _, reply in job.answers:
+        yield reply.accepted, reply.reason
+    for _ in job.lookups:
+        yield False, "Duplicate"
+
+
 def stored_replies(job: CommitJob, store: ExchangeStore, cache: ReceiptCache) -> list:
     """(subject, original reply) for repeats and redeliveries (blocking: may read the store)."""
     replies = []

@@ -18,10 +18,10 @@ here): between the loss and that check a partitioned old leader could still try 
 batch; it would collide with the new leader's events on the store's (aggregate id, version) and
 receipt keys, so one of the two commits fails and that engine restarts from the store.
 
-Metrics: with QD_METRICS_PORT set, the process serves /metrics, /healthz and /readyz there:
-``qd_engine_leader`` (0 while standing by, 1 while leading) and, while leading, the engine's own
-counters scraped from its state reply every QD_ENGINE_METRICS_INTERVAL seconds
-(``observability.engine_exporter``); /readyz is ready only while leading.
+Metrics: with QD_METRICS_PORT (or --metrics-port) set, the process serves /metrics, /healthz and
+/readyz there: ``qd_engine_leader`` (0 while standing by, 1 while leading) and, while leading, the
+engine's own counters (commands by outcome and reason, batch sizes, commit latency, positions:
+``observability.metrics.EngineMetrics``); /readyz is ready only while leading.
 
 ``python -m bus.engine`` still runs an engine without any lease (tests, a single-process stack).
 """
@@ -35,13 +35,12 @@ import sys
 import time
 import zlib
 
-import nats
 import psycopg
 
 from bus.engine import EngineSettings, run_forever
 from bus.engine_cli import settings_from_arguments
-from observability.engine_exporter import EngineStateMetrics, follow_engine_state
-from observability.health import start_health_server
+from observability.health import Readiness, serve_operations
+from observability.metrics import EngineMetrics
 from observability.lifecycle import stop_on_signals
 
 log = logging.getLogger("bus.standby")
@@ -89,21 +88,9 @@ async def watch_lease(connection: psycopg.AsyncConnection, check_seconds: float,
             pass
 
 
-async def export_engine_metrics(settings: EngineSettings, metrics: EngineStateMetrics,
-                                interval: float, stop: asyncio.Event) -> None:
-    """While leading: keep `metrics` up to date from the engine's state reply."""
-    nc = await nats.connect(servers=settings.nats_url.split(","), max_reconnect_attempts=-1,
-                            name="qd-engine-metrics")
-    try:
-        await follow_engine_state(nc, metrics, interval, stop)
-    finally:
-        await nc.close()
-
-
 async def lead_when_leased(settings: EngineSettings, stop: asyncio.Event, *,
                            poll_seconds: float = 0.2, check_seconds: float = 1.0,
-                           metrics: EngineStateMetrics | None = None,
-                           metrics_interval: float = 5.0) -> int:
+                           metrics: EngineMetrics | None = None, readiness: Readiness | None = None) -> int:
     """Wait for the lease, then run the engine until stopped; the process's exit code."""
     connection = await acquire_lease(settings.pg_dsn, poll_seconds, stop)
     if connection is None:
@@ -111,16 +98,13 @@ async def lead_when_leased(settings: EngineSettings, stop: asyncio.Event, *,
     log.warning("lease taken at %.3f: leading", time.time())
     lost = asyncio.Event()
     watcher = asyncio.create_task(watch_lease(connection, check_seconds, stop, lost))
-    exporter = None
     if metrics is not None:
         metrics.set_leading(True)
-        exporter = asyncio.create_task(export_engine_metrics(settings, metrics, metrics_interval, stop))
     try:
-        await run_forever(settings, stop)
+        await run_forever(settings, stop, metrics, readiness)
     finally:
         watcher.cancel()
-        if exporter is not None:
-            exporter.cancel()
+        if metrics is not None:
             metrics.set_leading(False)
         try:
             await connection.close()  # releases the lease
@@ -135,17 +119,15 @@ def main(argv: list[str] | None = None) -> int:
     poll = float(os.environ.get("QD_LEASE_POLL_SECONDS", "0.2"))
     check = float(os.environ.get("QD_LEASE_CHECK_SECONDS", "1.0"))
     sys.setswitchinterval(float(os.environ.get("QD_GIL_SWITCH_INTERVAL", "0.0005")))  # as bus.engine_cli
-    metrics = None
-    if int(os.environ.get("QD_METRICS_PORT", "-1")) >= 0:
-        metrics = EngineStateMetrics()
-        health = start_health_server(int(os.environ["QD_METRICS_PORT"]), metrics.registry)
+    metrics = EngineMetrics() if settings.metrics_port >= 0 else None
+    health = serve_operations(settings.metrics_port, metrics, log) if metrics else None
+    if health is not None:
         health.readiness.add("leading", lambda: metrics.leading)
-    interval = float(os.environ.get("QD_ENGINE_METRICS_INTERVAL", "5"))
 
     async def _main() -> int:
         stop = stop_on_signals()
         return await lead_when_leased(settings, stop, poll_seconds=poll, check_seconds=check,
-                                      metrics=metrics, metrics_interval=interval)
+                                      metrics=metrics, readiness=health.readiness if health else None)
 
     try:
         import uvloop

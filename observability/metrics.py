@@ -97,17 +97,27 @@ class EngineMetrics(ServiceMetrics):
                                              SECONDS_BUCKETS)
         self.committed_position = self.gauge("qd_engine_committed_position",
                                              "Commands-stream sequence committed to the store.")
+        self.log_position = self.gauge("qd_engine_log_position",
+                                       "Store position (notification id) of the last committed event.")
         self.leader = self.gauge("qd_engine_leader", "1 while this engine holds the lease.")
+        self.leading = False
+
+    def set_leading(self, leading: bool) -> None:
+        """Whether this process leads (the gauge, and a flag readiness checks read)."""
+        self.leading = leading
+        self.leader.set(1 if leading else 0)
 
     def command_answered(self, accepted: bool, reason: str = "") -> None:
         """Count one command's outcome (reason codes are a closed set, so labels stay bounded)."""
         self.commands.labels("accepted" if accepted else "rejected", "" if accepted else reason).inc()
 
-    def batch_committed(self, size: int, seconds: float, position: int) -> None:
+    def batch_committed(self, size: int, seconds: float, position: int, log_position: int = 0) -> None:
         """Record one committed batch."""
         self.batch_size.observe(size)
         self.commit_seconds.observe(seconds)
         self.committed_position.set(position)
+        if log_position:
+            self.log_position.set(log_position)
 
 
 class RelayMetrics(ServiceMetrics):

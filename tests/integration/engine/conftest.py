@@ -47,8 +47,9 @@ async def nc(engine_nats_url):
 
 
 @contextlib.asynccontextmanager
-async def running_engine(nats_url: str, pg_dsn: str, admin: Keypair, **overrides):
-    """An engine task for the duration of the block."""
+async def running_engine(nats_url: str, pg_dsn: str, admin: Keypair, *, metrics=None, readiness=None,
+                         **overrides):
+    """An engine task for the duration of the block (recording `metrics`, if given)."""
     settings = EngineSettings(
         nats_url=nats_url, pg_dsn=pg_dsn,
         operators=OperatorKeys(admin=frozenset({str(admin.pubkey())})), **overrides,
@@ -59,7 +60,7 @@ async def running_engine(nats_url: str, pg_dsn: str, admin: Keypair, **overrides
     # loaded 2-core machine).
     switch_interval = sys.getswitchinterval()
     sys.setswitchinterval(0.0005)
-    task = asyncio.create_task(run_forever(settings, stop))
+    task = asyncio.create_task(run_forever(settings, stop, metrics, readiness))
     try:
         yield task
     finally:

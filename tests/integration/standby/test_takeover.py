@@ -39,7 +39,7 @@ LOAD_SECONDS, KILL_AT = 8.0, 2.5
 BOTS = 2
 # Short waits, quick retries: the takeover time is measured from the receipts
 PROMPT = Retrying(reply_timeout=2.0, retry_every=0.05)
-ENV = {"QD_LEASE_POLL_SECONDS": "0.1", "QD_ENGINE_METRICS_INTERVAL": "0.5"}
+ENV = {"QD_LEASE_POLL_SECONDS": "0.1"}
 
 
 async def wait_until(predicate, timeout: float, what: str) -> None:

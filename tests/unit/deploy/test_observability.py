@@ -170,23 +170,3 @@ def test_unknown_log_fields_are_refused():
     with pytest.raises(ValueError, match="unknown log fields"):
         with log_context(cmd="x"):
             pass
-
-
-def test_the_engine_exporter_serves_the_engines_state_answer_as_metrics():
-    from observability.engine_exporter import EngineStateMetrics
-
-    metrics = EngineStateMetrics()
-    # Standing by: only the build and the leader flag, at 0
-    assert samples(metrics.registry)[("qd_engine_leader", ())] == 0
-    # Leading, with the engine's answer: commands by outcome and reason, positions, stage seconds
-    metrics.set_leading(True)
-    metrics.record({"position": 7, "log_position": 21, "accepted": 5,
-                    "rejections": {"InsufficientMargin": 2}, "timings": {"apply": 0.25}})
-    found = samples(metrics.registry)
-    assert found[("qd_engine_leader", ())] == 1 and metrics.leading
-    assert found[("qd_commands_total", (("outcome", "accepted"), ("reason", "")))] == 5
-    assert found[("qd_commands_total", (("outcome", "rejected"), ("reason", "InsufficientMargin")))] == 2
-    assert found[("qd_engine_committed_position", ())] == 7
-    assert found[("qd_engine_log_position", ())] == 21
-    assert found[("qd_engine_stage_seconds_total", (("stage", "apply"),))] == 0.25
-    assert 0 <= found[("qd_engine_state_age_seconds", ())] < 5
