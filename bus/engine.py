@@ -83,6 +83,7 @@ class Engine:
         self.log_position = 0  # notification id of the last event committed
         self.verifier: ProcessPoolExecutor | None = None
         self.timings: Counter[str] = Counter()  # seconds per stage, for profiling
+        self.reading = True  # the read stage runs until the engine stops
 
     # --- start-up ----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -146,16 +147,21 @@ class Engine:
                     continue
                 await self._process(incomings, stored, cache)
         finally:
+            self.reading = False  # nats-py's fetch may turn a cancel into a timeout: say it twice
             for task in tasks:
                 task.cancel()
-            # Collect them: a stage that ended with the connection on shutdown is not news.
-            await asyncio.gather(*tasks, return_exceptions=True)
+            # Collect them (a stage that ended with the connection on shutdown is not news),
+            # without waiting long for one that ignores its cancel.
+            done, _ = await asyncio.wait(tasks, timeout=5)
+            for task in done:
+                if not task.cancelled():
+                    task.exception()
 
     async def _read_loop(self, verified: asyncio.Queue) -> None:
         """Fetch batches, verify their signatures off the event loop's process, check them and
         look their command ids up in the store (in a thread, while the previous batch applies)."""
         loop = asyncio.get_running_loop()
-        while True:
+        while self.reading:
             try:
                 messages = await self._fetch_batch()
             except (asyncio.TimeoutError, nats.errors.TimeoutError):

@@ -45,6 +45,7 @@ from psycopg import sql
 from bus import streams, subjects
 from bus.relay_publisher import PipelinedPublisher, PublishRefused
 from bus.relay_source import Outgoing, StoreSource
+from observability.health import add_metrics_port_option, serve_operations
 from observability.metrics import RelayMetrics
 from observability.logs import configure_logging
 from observability.lifecycle import stop_on_signals
@@ -229,19 +230,16 @@ def open_source(dsn: str, attempts: int = 10) -> StoreSource:
     return StoreSource(store.recorder, store.mapper, owner=store)
 
 
-async def main(nats_url: str, dsn: str, window: int, metrics_port: int | None = None) -> None:
+async def main(nats_url: str, dsn: str, window: int, metrics_port: int = -1) -> None:
     """Bootstrap: connect, declare the streams, relay until SIGTERM/SIGINT."""
     connection = await nats.connect(nats_url, max_reconnect_attempts=-1, name="qd-relay")
     await streams.declare(connection.jetstream())
     source = await asyncio.to_thread(open_source, dsn)
     relay = Relay(connection, source, window=window, metrics=RelayMetrics())
-    if metrics_port is not None:
-        from observability.health import Readiness, start_health_server
-
-        readiness = Readiness()
-        readiness.add("nats_connected", lambda: connection.is_connected)
-        readiness.add("resumed_from_stream", lambda: relay.synchronised)
-        start_health_server(metrics_port, relay.metrics.registry, readiness=readiness)
+    health = serve_operations(metrics_port, relay.metrics, log)
+    if health is not None:
+        health.readiness.add("nats_connected", lambda: connection.is_connected)
+        health.readiness.add("resumed_from_stream", lambda: relay.synchronised)
     stop = stop_on_signals()
     channel = getattr(source.recorder, "channel_name", None)
     listener = asyncio.create_task(listen_for_inserts(dsn, channel, relay.wake, stop)) if channel else None
@@ -267,9 +265,7 @@ def _parse_args(argv: Any = None) -> argparse.Namespace:
     parser.add_argument("--pg", default=os.environ.get("QD_PG_DSN", ""),
                         help="PostgreSQL conninfo of the event store (env QD_PG_DSN)")
     parser.add_argument("--window", type=int, default=2000, help="messages per publish window")
-    metrics_port = os.environ.get("QD_RELAY_METRICS_PORT")
-    parser.add_argument("--metrics-port", type=int, default=int(metrics_port) if metrics_port else None,
-                        help="serve /metrics, /healthz, /readyz here (env QD_RELAY_METRICS_PORT)")
+    add_metrics_port_option(parser)
     arguments = parser.parse_args(argv)
     if not arguments.pg:
         parser.error("--pg (or QD_PG_DSN) is required")

@@ -19,9 +19,11 @@ def run(
     nats_port: int = typer.Option(4222, help="NATS client port on 127.0.0.1."),
     pg_port: int = typer.Option(55432, help="PostgreSQL port on 127.0.0.1."),
     api_port: int = typer.Option(8000, help="Read API port on 127.0.0.1."),
+    metrics_base: int = typer.Option(9101, help="First of the services' /metrics ports (9101..9121)."),
 ) -> None:
     """Run the whole local stack in the foreground; Ctrl-C stops all of it."""
-    run_stack(state_dir=state_dir, nats_port=nats_port, pg_port=pg_port, api_port=api_port)
+    run_stack(state_dir=state_dir, nats_port=nats_port, pg_port=pg_port, api_port=api_port,
+              metrics_base=metrics_base)
 
 
 @app.command()

@@ -20,6 +20,7 @@ import psycopg
 
 from client.keys import load_or_create_keypair, pubkey_of
 from deploy.local.nats import NatsServer, stop_process
+from deploy.local.ports import wait_for_port
 from deploy.local.postgres import Postgres
 
 DATABASE = "quantdesk"
@@ -27,25 +28,32 @@ DATABASE = "quantdesk"
 
 @dataclass(frozen=True)
 class Service:
-    """One long-running process of ours: `python -m <module> <args>`."""
+    """One long-running process of ours: `python -m <module> <args>`, serving /metrics,
+    /healthz and /readyz on the metrics base port + `metrics` (the projectors: + one per model)."""
 
     name: str
     module: str
     args: tuple[str, ...] = ()
+    metrics: int | None = None
+    listens_on: int | None = None  # the services after it need this port up (waited for at start)
+
+    def command(self, metrics_base: int) -> list[str]:
+        flags = [] if self.metrics is None else ["--metrics-port", str(metrics_base + self.metrics)]
+        return ["-m", self.module, *flags, *self.args]  # flags first: some args are subcommands
 
 
 # The services in start order. A module that does not exist yet is skipped (and said so).
 SERVICES = (
-    Service("engine", "bus.engine"),
-    Service("relay", "bus.relay"),
-    Service("projectors", "projections.run", ("all",)),
-    Service("read-api", "read_api"),
-    Service("price-feed", "risk.feed", ("synthetic",)),
+    Service("engine", "bus.engine", metrics=0),
+    Service("relay", "bus.relay", metrics=1),
+    Service("projectors", "projections.run", ("all",), metrics=10),  # 10, 11, ...: one per model
+    Service("read-api", "read_api", metrics=2),
+    Service("price-feed", "risk.feed", ("synthetic",), metrics=3),
     Service("keeper", "risk.keeper", ("--liquidate", "--liquidate-every", "5",
-                                      "--dev-fund-usdc", "1000000")),
-    Service("devnet", "onchain.devnet"),  # our program in LiteSVM behind a local JSON-RPC
-    Service("deposit-watcher", "onchain.watcher"),
-    Service("settler", "onchain.settler"),
+                                      "--dev-fund-usdc", "1000000"), metrics=4),
+    Service("devnet", "onchain.devnet", listens_on=8899),  # our program in LiteSVM behind a JSON-RPC
+    Service("deposit-watcher", "onchain.watcher", metrics=5),
+    Service("settler", "onchain.settler", metrics=6),
     Service("market-maker", "examples.market_maker"),
     Service("taker", "examples.taker"),
 )
@@ -59,7 +67,8 @@ class Running:
     restarts: int = 0
 
 
-def run_stack(*, state_dir: str, nats_port: int, pg_port: int, api_port: int) -> None:
+def run_stack(*, state_dir: str, nats_port: int, pg_port: int, api_port: int,
+              metrics_base: int = 9101) -> None:
     """Start everything, print what a user needs, supervise until Ctrl-C, stop cleanly."""
     state = Path(state_dir).resolve()
     logs = state / "logs"
@@ -86,10 +95,15 @@ def run_stack(*, state_dir: str, nats_port: int, pg_port: int, api_port: int) ->
                     importlib.util.find_spec(service.module) is None:
                 print(f"  (no {service.name} yet: {service.module} does not exist)", flush=True)
                 continue
-            running.append(_start(service, env, logs))
-        _print_banner(nats.url, dsn, api_port, logs, running)
+            running.append(_start(service, env, logs, metrics_base))
+            if service.listens_on is not None:  # e.g. the watcher and settler need the chain's RPC
+                try:
+                    wait_for_port(service.listens_on, 60, process=running[-1].process, name=service.name)
+                except (RuntimeError, TimeoutError) as error:
+                    print(f"  {error}; see {logs / (service.name + '.log')}", flush=True)
+        _print_banner(nats.url, dsn, api_port, logs, running, metrics_base)
         while not stopping:
-            _supervise(running, env, logs)
+            _supervise(running, env, logs, metrics_base)
             time.sleep(0.5)
     finally:
         print("\nstopping ...", flush=True)
@@ -133,14 +147,14 @@ def _service_environment(state: Path, nats_url: str, dsn: str, api_port: int) ->
     }
 
 
-def _start(service: Service, env: dict[str, str], logs: Path) -> Running:
+def _start(service: Service, env: dict[str, str], logs: Path, metrics_base: int) -> Running:
     log = open(logs / f"{service.name}.log", "ab")
-    process = subprocess.Popen([sys.executable, "-m", service.module, *service.args], env=env,
+    process = subprocess.Popen([sys.executable, *service.command(metrics_base)], env=env,
                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     return Running(service, process, time.monotonic())
 
 
-def _supervise(running: list[Running], env: dict[str, str], logs: Path) -> None:
+def _supervise(running: list[Running], env: dict[str, str], logs: Path, metrics_base: int) -> None:
     """Restart a service that exited, backing off up to 30 s between tries."""
     for index, entry in enumerate(running):
         code = entry.process.poll()
@@ -151,13 +165,16 @@ def _supervise(running: list[Running], env: dict[str, str], logs: Path) -> None:
             continue
         print(f"  {entry.service.name} exited ({code}); restarting, see "
               f"{logs / (entry.service.name + '.log')}", flush=True)
-        replacement = _start(entry.service, env, logs)
+        replacement = _start(entry.service, env, logs, metrics_base)
         replacement.restarts = entry.restarts + 1
         running[index] = replacement
 
 
-def _print_banner(nats_url: str, dsn: str, api_port: int, logs: Path, running: list[Running]) -> None:
+def _print_banner(nats_url: str, dsn: str, api_port: int, logs: Path, running: list[Running],
+                  metrics_base: int) -> None:
     names = ", ".join(entry.service.name for entry in running) or "none yet"
+    metrics = ", ".join(f"{entry.service.name} {metrics_base + entry.service.metrics}"
+                        for entry in running if entry.service.metrics is not None)
     print(json.dumps({"nats_url": nats_url, "postgres": dsn}, indent=None))
     print(f"""
 QuantDesk is running (Ctrl-C stops everything).
@@ -165,5 +182,6 @@ QuantDesk is running (Ctrl-C stops everything).
   Read API:    http://127.0.0.1:{api_port}  (OpenAPI at /docs)
   PostgreSQL:  {dsn}
   Services:    {names}
+  Metrics:     http://127.0.0.1:<port>/metrics (/healthz, /readyz): {metrics} (projectors: one port each from there)
   Logs:        {logs}/
 """, flush=True)

@@ -98,11 +98,12 @@ class Feed:
         last = taken[-1][0]
         applying = asyncio.ensure_future(asyncio.to_thread(
             self._apply, [event for _, event in taken], last.metadata.sequence.stream))
-        # Pipelining: decode the next batch while this one's transaction runs in PostgreSQL.
-        if not self.pending:
-            self.pending = [(m, from_message(m.subject, m.data))
-                            for m in await self.subscription.take_buffered(self.batch_size)]
-        self.position = await applying
+        try:  # pipelining: decode the next batch while this one's transaction runs in PostgreSQL
+            if not self.pending:
+                self.pending = [(m, from_message(m.subject, m.data))
+                                for m in await self.subscription.take_buffered(self.batch_size)]
+        finally:  # never leave the transaction running behind a failure (it owns the connection)
+            self.position = await applying
         await self.subscription.ack(last)  # AckPolicy.ALL: acknowledges everything up to it
         if self.on_batch:
             self.on_batch(len(taken), self.position)

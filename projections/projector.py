@@ -72,10 +72,16 @@ async def run_projector(name: str, nats_url: str, dsn: str, *, batch_size: int =
             position, stream_seq = read_position(conn, model, schema)
             log.info("projector %s serving %s from position %d (stream seq %d)",
                      name, schema, position, stream_seq)
-            await declare_consumer(js, model, durable, stream_seq)
             feed = Feed(js, conn, model, schema, durable, batch_size=batch_size,
                         use_copy=use_copy, on_metrics=on_batch)
-            await feed.start()
+            try:
+                await declare_consumer(js, model, durable, stream_seq)
+                await feed.start()
+            except (nats.errors.Error, asyncio.TimeoutError, OSError) as error:
+                # A cluster node went away under the declaration: try again from the position.
+                log.warning("projector %s: declaring its consumer failed (%r); trying again", name, error)
+                await asyncio.sleep(1.0)
+                continue
             while not stop.is_set():
                 try:
                     await feed.step(timeout=idle_timeout)

@@ -194,7 +194,7 @@ def test_timescale_panels_read_the_served_read_schema():
 # Variables a service reads that the launcher covers with a flag instead (so its settings class
 # does not list them): {variable: the flag that sets the same thing}.
 COVERED_BY_FLAGS = {
-    "QD_RELAY_METRICS_PORT": "--metrics-port", "QD_READ_API_METRICS_PORT": "--metrics-port",
+    "QD_READ_API_METRICS_PORT": "--metrics-port",
     "QD_READ_API_PG": "--pg", "QD_READ_API_POOL": "--pool", "QD_READ_API_ANONYMOUS_RATE": "--anonymous-rate",
 }
 
