@@ -96,7 +96,7 @@ class AccountUseCases:
             self._check_asset_amount(asset, amount)
             if destination is not None and not is_valid_owner(destination):
                 raise Rejected(RejectReason.INVALID_OWNER, "destination must be a base58 public key")
-            self._check_can_take(account, sub_account, asset, amount)
+            self._check_can_take(account, sub_account, asset, amount, at)
         account.request_withdrawal(
             at=at, seq=seq, sub_account=sub_account, asset=asset, amount=amount, withdrawal_id=seq,
             destination=destination or owner,
@@ -141,7 +141,7 @@ class AccountUseCases:
             if from_sub_account == to_sub_account:
                 raise Rejected(RejectReason.SAME_SUB_ACCOUNT, "source and target are the same")
             self._check_asset_amount(asset, amount)
-            self._check_can_take(account, from_sub_account, asset, amount)
+            self._check_can_take(account, from_sub_account, asset, amount, at)
         account.transfer(
             at=at, seq=seq, from_sub_account=from_sub_account, to_sub_account=to_sub_account,
             asset=asset, amount=amount,
@@ -164,7 +164,8 @@ class AccountUseCases:
         return [o for s in sorted(self.markets) for o in self.markets[s].book.orders_of(key)]
 
     def _margin_inputs(
-        self, owner: str, sub_account: int, fallback_mark: tuple[str, int] | None = None
+        self, owner: str, sub_account: int, fallback_mark: tuple[str, int] | None = None,
+        fresh_at: int | None = None,
     ) -> tuple[dict[str, Exposure], MarginEnv]:
         """Exposures of a sub-account in every market it touches, and the prices to value them.
 
@@ -192,7 +193,7 @@ class AccountUseCases:
         if fallback_mark is not None and fallback_mark[0] not in marks:
             marks[fallback_mark[0]] = self.mark_price(fallback_mark[0]) or fallback_mark[1]
         params = {s: self.markets[s].params for s in marks}
-        return exposures, MarginEnv(params=params, marks=marks, prices=self.collateral_prices())
+        return exposures, MarginEnv(params=params, marks=marks, prices=self.collateral_prices(fresh_at))
 
     # ----- guards ---------------------------------------------------------------------------
 
@@ -259,8 +260,9 @@ class AccountUseCases:
         if type(amount) is not int or not 0 < amount <= MAX_AMOUNT:
             raise Rejected(RejectReason.INVALID_AMOUNT, f"amount must be an int in 1..{MAX_AMOUNT}")
 
-    def _check_can_take(self, account: Account, sub_account: int, asset: str, amount: int) -> None:
-        """The sub-account holds the amount and still meets initial margin without it."""
+    def _check_can_take(self, account: Account, sub_account: int, asset: str, amount: int, at: int) -> None:
+        """The sub-account holds the amount and still meets initial margin without it (counting
+        only collateral whose price is fit for new risk at `at`)."""
         sub = account.sub(sub_account) if type(sub_account) is int else None
         if sub is None:
             raise Rejected(RejectReason.UNKNOWN_SUB_ACCOUNT, f"no sub-account {sub_account!r}")
@@ -268,6 +270,14 @@ class AccountUseCases:
             raise Rejected(RejectReason.INSUFFICIENT_COLLATERAL, f"balance {sub.balance(asset)} < {amount}")
         balances = dict(sub.balances)
         balances[asset] -= amount
-        exposures, env = self._margin_inputs(account.owner, sub_account)
+        exposures, env = self._margin_inputs(account.owner, sub_account, fresh_at=at)
         if free_collateral(balances, exposures, env) < 0:
+            self.blame_unfit_collateral(dict(sub.balances), at)
             raise Rejected(RejectReason.INSUFFICIENT_COLLATERAL, "would leave the sub-account below initial margin")
+
+    def blame_unfit_collateral(self, balances: dict[str, int], at: int) -> None:
+        """When margin falls short while held collateral has an unusable price, say so."""
+        unfit = self.unfit_collateral(balances, at)
+        if unfit:
+            raise Rejected(RejectReason.ORACLE_PRICE_INVALID,
+                           f"collateral priced too long ago or flagged ({', '.join(unfit)}) backs no new risk")

@@ -58,6 +58,7 @@ from typing import Iterable
 
 from .account import Account
 from .account_use_cases import AccountUseCases
+from .collateral import asset_price
 from .funding_use_cases import FundingUseCases
 from .liquidation_use_cases import LiquidationUseCases
 from .ids import Asset, is_valid_market_symbol
@@ -229,9 +230,17 @@ class Exchange(AccountUseCases, OrderUseCases, TimeUseCases, OracleUseCases, Fun
         """An oracle by symbol, or None."""
         return self.oracles.get(symbol)
 
-    def collateral_prices(self) -> dict[str, int]:
-        """The oracle price (1e6) of every collateral asset that has one."""
-        return {symbol: oracle.price for symbol, oracle in self.oracles.items() if symbol in _COLLATERAL_SYMBOLS}
+    def collateral_prices(self, fresh_at: int | None = None) -> dict[str, int]:
+        """The oracle price (1e6) of every collateral asset that has one; with `fresh_at`, only
+        of those whose price is fit for new risk then (a stale collateral price backs none)."""
+        return {symbol: oracle.price for symbol, oracle in self.oracles.items()
+                if symbol in _COLLATERAL_SYMBOLS and (fresh_at is None or self.price_fit_for_trading(oracle, fresh_at))}
+
+    def unfit_collateral(self, balances: dict[str, int], at: int) -> list[str]:
+        """The held collateral assets (positive balance) whose price is not fit for new risk at `at`."""
+        return [f"{asset} {self.price_validity(self.oracles[asset], at)}" for asset, amount in sorted(balances.items())
+                if amount > 0 and asset in self.oracles and asset_price(asset, {}) == 0  # USDC is worth 1 unpriced
+                and not self.price_fit_for_trading(self.oracles[asset], at)]
 
     def _market(self, symbol: str) -> Market:
         market = self.markets.get(symbol) if isinstance(symbol, str) else None

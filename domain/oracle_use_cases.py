@@ -115,6 +115,16 @@ class OracleUseCases:
         oracle = self.oracles.get(self.markets[symbol].params.base_asset)
         return None if oracle is None else validity_at(at, oracle.publish_time, oracle.refusal, oracle.diverging)
 
+    @staticmethod
+    def price_validity(oracle: Oracle, at: int) -> str:
+        """The state of one oracle's price at `at`."""
+        return validity_at(at, oracle.publish_time, oracle.refusal, oracle.diverging)
+
+    @classmethod
+    def price_fit_for_trading(cls, oracle: Oracle, at: int) -> bool:
+        """May this price back new risk at `at` (Valid, or merely diverging from the mark)?"""
+        return cls.price_validity(oracle, at) in TRADING_OK
+
     def mark_price(self, symbol: str) -> int | None:
         """The mark: median(oracle, best bid, best ask) bounded to the oracle +/- 5% (see
         domain.mark); the last trade when the underlying has no oracle price."""
@@ -227,7 +237,7 @@ class OracleUseCases:
                         self._reserved_reduce_only(market, order.account, side),
                     )
                 else:
-                    self._check_margin(owner, sub_account, market.symbol, side, price, size)
+                    self._check_margin(at, owner, sub_account, market.symbol, side, price, size)
                 payload = {
                     "order_id": order.trigger_id, "account": order.account, "side": side, "price": price,
                     "size": size, "order_type": order_type, "time_in_force": time_in_force, "post_only": "off",

@@ -84,7 +84,7 @@ class OrderUseCases:
                 size = cap_reduce_only(params, side, size, position.base, self._reserved_reduce_only(the_market, key, side))
             else:
                 self._check_new_risk_allowed(at, owner, sub_account, market, side, price, size)
-                self._check_margin(owner, sub_account, market, side, price, size)
+                self._check_margin(at, owner, sub_account, market, side, price, size)
             order = {
                 "order_id": seq, "account": key, "side": side, "price": price, "size": size,
                 "order_type": order_type, "time_in_force": time_in_force, "post_only": post_only,
@@ -160,7 +160,7 @@ class OrderUseCases:
                 new_size = cap_reduce_only(params, side, new_size, position.base, reserved)
             elif not (new_price == resting.price and new_size <= resting.size):
                 self._check_new_risk_allowed(at, owner, sub_account, market, side, new_price, new_size - resting.size)
-                self._check_margin(owner, sub_account, market, side, new_price, new_size, replacing=resting)
+                self._check_margin(at, owner, sub_account, market, side, new_price, new_size, replacing=resting)
             result, placement = the_market.modify_order(at, seq, order_id, new_price, new_size, reduce_only)
             if not result.accepted:
                 raise Rejected(RejectReason(str(result.reject_reason)), f"refused by the book: {result.reject_reason}")
@@ -234,17 +234,22 @@ class OrderUseCases:
         if to_cancel:
             market.cancel_orders(at, seq, to_cancel, REDUCE_ONLY_CANCELLED)
 
-    def _check_margin(self, owner, sub_account, market, side, price, size, replacing=None) -> None:
-        exposures, env = self._margin_inputs(owner, sub_account, fallback_mark=(market, price))
+    def _check_margin(self, at, owner, sub_account, market, side, price, size, replacing=None) -> None:
+        """Initial margin after the order, counting only collateral fit for new risk at `at`."""
+        exposures, env = self._margin_inputs(owner, sub_account, fallback_mark=(market, price), fresh_at=at)
         before = exposures
         if replacing is not None:
             before = with_order(exposures, market, side, -replacing.size)
         after = with_order(before, market, side, size)
         balances = dict(self.accounts[owner].sub(sub_account).balances)
-        check_initial_margin(
-            balances=balances, before=exposures, after=after, env=env, market=market, side=side,
-            price=price, size=size,
-        )
+        try:
+            check_initial_margin(
+                balances=balances, before=exposures, after=after, env=env, market=market, side=side,
+                price=price, size=size,
+            )
+        except Rejected:
+            self.blame_unfit_collateral(balances, at)
+            raise
 
     def _reserved_reduce_only(self, market, key: str, side: str) -> int:
         return sum(o.size for o in self._reduce_only_orders(market, key) if o.side == side)

@@ -113,3 +113,23 @@ def test_the_settler_completes_or_refunds_pending_withdrawals(exchange, commands
     # Neither can be settled twice.
     assert rejection(exchange.complete_withdrawal, *commands.next(), owner=ALICE, withdrawal_id=paid) is RejectReason.UNKNOWN_WITHDRAWAL
     assert rejection(exchange.refund_withdrawal, *commands.next(), owner=ALICE, withdrawal_id=refunded, reason="x") is RejectReason.UNKNOWN_WITHDRAWAL
+
+
+def test_collateral_with_a_stale_price_backs_no_new_risk(exchange, commands):
+    # Carol's only collateral is 1 BTC at $10,000 (initial weight 85%: $8,500)
+    exchange.set_oracle_price(*commands.next(), symbol="BTC", price=10_000 * PRICE)
+    exchange.deposit(*commands.next(), owner=CAROL, sub_account=0, asset="BTC", amount=100_000_000)
+    exchange.place_order(*commands.next(), owner=CAROL, sub_account=0, market=SOL, side="buy", size=10 * ONE, price=99 * PRICE)
+    # 20 s later the BTC price has not moved (SOL's has, so SOL-PERP itself still trades)
+    commands.at += 20 * 1_000_000_000
+    exchange.set_oracle_price(*commands.next(), symbol="SOL", price=100 * PRICE)
+    # New risk on the stale BTC is refused, naming the price; so is taking BTC out
+    assert rejection(exchange.place_order, *commands.next(), owner=CAROL, sub_account=0, market=SOL, side="buy", size=10 * ONE, price=99 * PRICE) is RejectReason.ORACLE_PRICE_INVALID
+    assert rejection(exchange.request_withdrawal, *commands.next(), owner=CAROL, sub_account=0, asset="BTC", amount=10_000_000) is RejectReason.ORACLE_PRICE_INVALID
+    # Margin (liquidation) still values it at its last price, and reducing risk stays allowed
+    assert exchange.margin(CAROL, 0).maintenance_equity > 9_000 * USDC
+    placed = exchange.place_order(*commands.next(), owner=CAROL, sub_account=0, market=SOL, side="sell", size=10 * ONE, price=101 * PRICE)
+    exchange.cancel_order(*commands.next(), owner=CAROL, sub_account=0, market=SOL, order_id=placed.order_id)
+    # A fresh BTC price lets it back new risk again
+    exchange.set_oracle_price(*commands.next(), symbol="BTC", price=10_000 * PRICE)
+    exchange.place_order(*commands.next(), owner=CAROL, sub_account=0, market=SOL, side="buy", size=10 * ONE, price=99 * PRICE)
