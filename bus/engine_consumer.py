@@ -18,6 +18,7 @@ import logging
 from nats.js.errors import NotFoundError
 
 from bus import streams
+from bus.puller import Puller
 
 log = logging.getLogger("bus.engine")
 
@@ -26,8 +27,9 @@ class StreamBehindStore(RuntimeError):
     """The commands stream ends before the store's position: it was replaced; refuse to run."""
 
 
-async def position_consumer(js, committed_seq: int, *, force: bool = False):
-    """Bind the `engine` pull consumer so that its next message is committed_seq + 1."""
+async def position_consumer(js, committed_seq: int, *, force: bool = False) -> Puller:
+    """Position the `engine` pull consumer so that its next message is committed_seq + 1, and
+    start pulling from it (bus.puller: messages stream in while the engine works)."""
     stream = await js.stream_info(streams.COMMANDS_STREAM)
     if stream.state.last_seq < committed_seq:
         raise StreamBehindStore(
@@ -42,9 +44,9 @@ async def position_consumer(js, committed_seq: int, *, force: bool = False):
     in_step = info.num_ack_pending == 0 and info.delivered.stream_seq == committed_seq
     if force or not in_step:
         await reset_consumer(js, committed_seq + 1)
-    return await js.pull_subscribe_bind(
-        durable=streams.ENGINE_CONSUMER, stream=streams.COMMANDS_STREAM
-    )
+    puller = Puller(js._nc, streams.COMMANDS_STREAM, streams.ENGINE_CONSUMER)
+    await puller.start()
+    return puller
 
 
 async def reset_consumer(js, next_seq: int) -> None:

@@ -38,7 +38,7 @@ import zlib
 import psycopg
 
 from bus.engine import EngineSettings, run_forever
-from bus.engine_cli import settings_from_arguments
+from bus.engine_cli import settings_from_arguments, tune_interpreter
 from observability.health import Readiness, serve_operations
 from observability.metrics import EngineMetrics
 from observability.lifecycle import stop_on_signals
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = settings_from_arguments(argv)
     poll = float(os.environ.get("QD_LEASE_POLL_SECONDS", "0.2"))
     check = float(os.environ.get("QD_LEASE_CHECK_SECONDS", "1.0"))
-    sys.setswitchinterval(float(os.environ.get("QD_GIL_SWITCH_INTERVAL", "0.0005")))  # as bus.engine_cli
+    tune_interpreter()  # as bus.engine_cli
     metrics = EngineMetrics() if settings.metrics_port >= 0 else None
     health = serve_operations(settings.metrics_port, metrics, log) if metrics else None
     if health is not None:

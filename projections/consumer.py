@@ -23,7 +23,7 @@ from bus.streams import EVENTS_STREAM
 from projections.event import PoisonEvent, ProjectedEvent
 from projections.model import ReadModel, apply_batch, mark_consistent
 from projections.partition import market_filter_subjects
-from projections.puller import Puller
+from bus.puller import Puller
 from projections.wire_source import from_message
 
 log = logging.getLogger(__name__)

@@ -1,14 +1,20 @@
 """A lean pull from a durable JetStream consumer: one inbox, one outstanding pull request,
-messages buffered in stream order as they arrive.
+messages buffered in stream order as they arrive. Used by the engine (commands) and by every
+projector (events).
 
 Why not `PullSubscription.fetch`: it awaits each message with its own timeout, which costs more
 than projecting the event. Here a core subscription's callback appends to a buffer, so the next
 batch streams in while the current one is being written to PostgreSQL (pipelining).
 
+For the engine the same holds at the other end: commands keep streaming into the buffer while
+the previous batch is verified and applied, so a batch is taken without a round trip, and never
+waits out a timeout for a batch that cannot fill.
+
 Protocol: a request `{"batch": n, "no_wait": true}` returns what is available now and ends with
 a 404/408 status when it could not fill the batch; when nothing was available a lingering
 request `{"batch": n, "expires": t}` waits for new messages. At most one request is outstanding,
-so its remaining count is exact. Acks are AckPolicy.ALL: acking a message acks all before it.
+so its remaining count is exact. `ack` sends `+ACK` for one message: under AckPolicy.ALL (projectors) that acknowledges
+everything before it too; under AckPolicy.EXPLICIT (the engine) only that message.
 """
 
 from __future__ import annotations
@@ -114,5 +120,5 @@ class Puller:
         return taken
 
     async def ack(self, msg: Msg) -> None:
-        """AckPolicy.ALL: acknowledges `msg` and everything delivered before it."""
+        """Acknowledge `msg` (and, under AckPolicy.ALL, everything delivered before it)."""
         await self.nc.publish(msg.reply, b"+ACK")
