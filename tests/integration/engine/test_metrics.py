@@ -4,9 +4,6 @@ and positions, recorded by the engine itself after each commit."""
 from __future__ import annotations
 
 import msgspec
-from prometheus_client import generate_latest
-from prometheus_client.parser import text_string_to_metric_families
-
 from bus import subjects
 from bus.engine import RPC_STATE
 from commands import messages as m
@@ -14,12 +11,7 @@ from observability.health import Readiness
 from observability.metrics import EngineMetrics
 from tests.integration.engine.conftest import running_engine
 from tests.integration.engine.signing import Bot, signed, sol_perp_market, usdc
-
-
-def samples(metrics: EngineMetrics) -> dict:
-    text = generate_latest(metrics.registry).decode()
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
+from tests.probes import registry_samples
 
 
 async def test_the_engine_counts_outcomes_batches_and_positions(nc, engine_nats_url, fresh_pg_dsn, admin):
@@ -40,7 +32,7 @@ async def test_the_engine_counts_outcomes_batches_and_positions(nc, engine_nats_
         assert repeat.duplicate
         state = msgspec.json.decode((await nc.request(RPC_STATE, b"", timeout=20)).data)
 
-        found = samples(metrics)
+        found = registry_samples(metrics.registry)
         assert found[("qd_commands_total", (("outcome", "accepted"), ("reason", "")))] == 2
         assert found[("qd_commands_total", (("outcome", "rejected"), ("reason", refused.reason)))] == 1
         assert found[("qd_commands_total", (("outcome", "rejected"), ("reason", "Malformed")))] == 1

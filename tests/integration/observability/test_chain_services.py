@@ -15,7 +15,7 @@ from observability.metrics import DepositWatcherMetrics, SettlerMetrics
 from onchain.settler import __main__ as settler_main
 from onchain.watcher import __main__ as watcher_main
 from onchain.watcher.service import WatcherSettings
-from tests.integration.observability.scrape import alive, eventually, metrics, readiness
+from tests.probes import alive, eventually, metrics, readiness
 from tests.integration.onchain.loop_stack import USDC
 from tests.integration.onchain.settlement_loop_helpers import trade
 

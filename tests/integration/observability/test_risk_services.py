@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 
-from tests.integration.observability.scrape import alive, eventually, free_port, metrics, readiness
+from tests.probes import alive, eventually, free_port, metrics, readiness
 
 
 def service(module: str, *args: str, port: int, port_by_env: bool = False) -> subprocess.Popen:

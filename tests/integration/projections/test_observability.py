@@ -7,38 +7,14 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
-
-from prometheus_client.parser import text_string_to_metric_families
 
 from projections.sample import trading_session
 from tests.integration.projections.helpers import last_handled, wait_for_position
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def get(url: str) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
-
-
-def scrape(port: int) -> dict[tuple[str, tuple], float]:
-    """Every sample served on /metrics as {(name, sorted labels): value}."""
-    _, body = get(f"http://127.0.0.1:{port}/metrics")
-    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
-            for family in text_string_to_metric_families(body.decode()) for sample in family.samples}
+from tests.probes import free_port, get
+from tests.probes import metrics as scrape
 
 
 async def test_a_projector_process_serves_its_lag_batches_and_health(events_nats, read_dsn, publish_events,

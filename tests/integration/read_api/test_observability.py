@@ -12,7 +12,7 @@ import time
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.integration.projections.test_observability import free_port, get
+from tests.probes import free_port, get
 
 
 def request_counts(metrics_port: int) -> dict[tuple[str, str], float]:

@@ -13,7 +13,7 @@ import time
 
 import psutil
 
-from tests.integration.projections.test_observability import free_port, get
+from tests.probes import free_port, get
 from tests.integration.read_api.test_observability import ready, request_counts
 
 CONNECTIONS = 16  # kernel-hashed over 2 sockets: all on one would be a 1 in 32,768 event

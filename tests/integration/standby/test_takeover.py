@@ -33,7 +33,8 @@ from bus.engine import RPC_STATE
 from bus.event_store import EVENTS_TABLE, RECEIPT_TOPIC, ExchangeStore
 from client import BotClient
 from tests.integration.cluster.bot_load import Retrying, SteadyLoad, close_clients, list_market_and_fund
-from tests.integration.projections.test_observability import free_port, get, scrape
+from tests.probes import free_port, get
+from tests.probes import metrics as scrape
 
 LOAD_SECONDS, KILL_AT = 8.0, 2.5
 BOTS = 2

@@ -4,13 +4,10 @@ import asyncio
 import io
 import json
 import logging
-import urllib.error
-import urllib.request
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from prometheus_client.parser import text_string_to_metric_families
 
 from observability.asgi import RouteTimingMiddleware
 from observability.health import start_health_server
@@ -19,25 +16,8 @@ from observability.metrics import (
     METRICS_BY_SERVICE, EngineMetrics, PriceFeedMetrics, ProjectorMetrics, ReadApiMetrics,
     RelayMetrics, SettlerMetrics,
 )
-
-
-def samples(registry) -> dict[tuple[str, tuple], float]:
-    """Every sample of a registry as {(name, sorted labels): value}."""
-    from prometheus_client import generate_latest
-
-    found = {}
-    for family in text_string_to_metric_families(generate_latest(registry).decode()):
-        for sample in family.samples:
-            found[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    return found
-
-
-def get(url: str) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
+from tests.probes import get
+from tests.probes import registry_samples as samples
 
 
 def test_the_engine_counts_commands_by_outcome_and_reason_and_times_commits():

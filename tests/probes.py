@@ -1,4 +1,5 @@
-"""What Prometheus and an orchestrator's probes see of a service: /metrics, /healthz, /readyz."""
+"""What Prometheus and an orchestrator's probes see of a service: /metrics, /healthz, /readyz
+(over HTTP from a running process, or straight from a registry in a unit test)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,15 @@ def metrics(port: int) -> dict[tuple[str, tuple], float]:
     assert status == 200, body
     return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
             for family in text_string_to_metric_families(body.decode()) for sample in family.samples}
+
+
+def registry_samples(registry) -> dict[tuple[str, tuple], float]:
+    """Every sample of an in-process registry, keyed as `metrics` keys them."""
+    from prometheus_client import generate_latest
+
+    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(generate_latest(registry).decode())
+            for sample in family.samples}
 
 
 def readiness(port: int) -> tuple[int, dict]:
