@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import urllib.error
 import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
+
+from deploy.local.ports import free_port  # noqa: F401 - re-exported for the tests that start services
 
 
 def get(url: str) -> tuple[int, bytes]:
@@ -46,13 +47,6 @@ def readiness(port: int) -> tuple[int, dict]:
 
 def alive(port: int) -> bool:
     return get(f"http://127.0.0.1:{port}/healthz") == (200, b'{"alive": true}')
-
-
-def free_port() -> int:
-    """A loopback port free right now (for a service process told its port on the command line)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 async def eventually(check, timeout: float = 20.0, every: float = 0.1):
