@@ -3,58 +3,22 @@ event's payload is then changed AND the chain rewritten after it, so the chain s
 Re-running the commands stream names exactly that event and the field that differs."""
 
 import asyncio
-import contextlib
 import json
 
-import msgspec
-import nats
 import psycopg
 import typer
 from solders.keypair import Keypair
 from typer.testing import CliRunner
 
 from audit.canonical import GENESIS_HASH, canonical_record, next_hash
-from audit.chain import chain_table_name, install_chain
-from bus import streams
-from bus.engine import RPC_STATE
-from bus.event_store import EVENTS_TABLE, ExchangeStore
+from audit.chain import chain_table_name
+from bus.event_store import EVENTS_TABLE
 from cli.audit import audit_app
-from commands import messages as m
-from tests.integration.engine.conftest import running_engine
-from tests.integration.engine.signing import Bot, sol_perp_market, usdc
+from tests.integration.audit.sessions import a_trading_session, chained_store
+from tests.integration.engine.signing import usdc
 
 qd = typer.Typer()
 qd.add_typer(audit_app, name="audit")
-
-
-@contextlib.asynccontextmanager
-async def a_trading_session(nats_url: str, dsn: str, admin: Keypair):
-    """A market, two funded accounts, 10 rounds of crossing orders and a refused order (~27
-    commands) through the real engine; yields the engine's state report, engine still running."""
-    connection = await nats.connect(nats_url)
-    try:
-        await streams.declare(connection.jetstream(), consumers=())
-        async with running_engine(nats_url, dsn, admin):
-            operator = await Bot(connection, admin).start()
-            assert (await operator.send(sol_perp_market(), owner=operator.owner)).accepted
-            assert (await operator.send(m.SetOraclePrice(symbol="SOL", price=usdc(100)))).accepted
-            alice, bob = await Bot(connection).start(), await Bot(connection).start()
-            for bot in (alice, bob):
-                assert (await bot.send(m.OpenAccount())).accepted
-                assert (await operator.send(m.Deposit(asset="USDC", amount=usdc(5_000),
-                                                      chain_tx="tx-" + bot.owner[:8]),
-                                            owner=bot.owner)).accepted
-            for n in range(10):
-                await alice.send(m.PlaceOrder(market="SOL-PERP", client_order_id=f"a{n}",
-                                              side="sell", size=1_000_000_000, price=usdc(100)))
-                await bob.send(m.PlaceOrder(market="SOL-PERP", client_order_id=f"b{n}",
-                                            side="buy", size=1_000_000_000, price=usdc(101)))
-            assert not (await bob.send(m.PlaceOrder(market="NOPE-PERP", client_order_id="x",
-                                                    side="buy", size=1, price=usdc(1)))).accepted
-            reply = await connection.request(RPC_STATE, b"", timeout=10)
-            yield msgspec.json.decode(reply.data)
-    finally:
-        await connection.close()
 
 
 def tamper_and_rechain(dsn: str, topic_suffix: str, field: str) -> tuple[int, str]:
@@ -92,9 +56,7 @@ def audit_replay(*arguments: str) -> tuple[int, dict]:
 
 async def test_the_first_diverging_event_is_named(own_nats_url, fresh_pg_dsn):
     # The store is chained before the engine writes; the engine runs a trading session.
-    ExchangeStore(fresh_pg_dsn).close()
-    with psycopg.connect(fresh_pg_dsn) as conn:
-        install_chain(conn, EVENTS_TABLE)
+    chained_store(fresh_pg_dsn)
     admin = Keypair()
     common = ["--pg", fresh_pg_dsn, "--nats", own_nats_url, "--admin", str(admin.pubkey())]
     async with a_trading_session(own_nats_url, fresh_pg_dsn, admin) as live:
@@ -127,9 +89,7 @@ async def test_the_first_diverging_event_is_named(own_nats_url, fresh_pg_dsn):
 
 
 async def test_an_untouched_log_matches_its_commands(own_nats_url, fresh_pg_dsn):
-    ExchangeStore(fresh_pg_dsn).close()
-    with psycopg.connect(fresh_pg_dsn) as conn:
-        install_chain(conn, EVENTS_TABLE)
+    chained_store(fresh_pg_dsn)
     admin = Keypair()
     common = ["--pg", fresh_pg_dsn, "--nats", own_nats_url, "--admin", str(admin.pubkey())]
     async with a_trading_session(own_nats_url, fresh_pg_dsn, admin) as live:
