@@ -46,6 +46,16 @@ def nats_url(nats_server) -> str:
     return nats_server.url
 
 
+@pytest.fixture(scope="module")
+def module_nats_url(tmp_path_factory) -> str:
+    """A nats-server of the test module's own (stream and consumer names are global, and these
+    modules delete, reshape or kill them)."""
+    directory = tmp_path_factory.mktemp("module-nats")
+    server = NatsServer(directory / "store", log_file=directory / "nats.log").start()
+    yield server.url
+    server.stop()
+
+
 @pytest.fixture(scope="session")
 def postgres(services_dir):
     """A PostgreSQL cluster for the session (durability settings off: tests kill processes, not disks)."""

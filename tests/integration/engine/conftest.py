@@ -15,17 +15,13 @@ from solders.keypair import Keypair
 from bus import streams
 from bus.engine import EngineSettings, run_forever
 from bus.engine_intake import OperatorKeys
-from deploy.local.nats import NatsServer
 from tests.integration.engine.signing import Bot
 
 
 @pytest.fixture(scope="module")
-def engine_nats_url(tmp_path_factory):
+def engine_nats_url(module_nats_url) -> str:
     """A nats-server of this module's own."""
-    directory = tmp_path_factory.mktemp("engine-nats")
-    server = NatsServer(directory / "store", log_file=directory / "nats.log").start()
-    yield server.url
-    server.stop()
+    return module_nats_url
 
 
 @pytest.fixture

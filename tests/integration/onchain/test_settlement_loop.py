@@ -22,7 +22,6 @@ from bus import streams
 from bus.event_store import EVENTS_TABLE
 from client.bot_client import BotClient
 from client.keys import save_keypair
-from deploy.local.nats import NatsServer
 from onchain import cli as onchain_cli
 from onchain import local_setup
 from onchain.interface.spec import ERROR_CODES
@@ -48,12 +47,9 @@ from tests.integration.onchain.settlement_loop_helpers import (
 
 
 @pytest.fixture(scope="module")
-def loop_nats_url(tmp_path_factory):
+def loop_nats_url(module_nats_url) -> str:
     """A nats-server of this module's own (stream and consumer names are global)."""
-    directory = tmp_path_factory.mktemp("onchain-loop-nats")
-    server = NatsServer(directory / "store", log_file=directory / "nats.log").start()
-    yield server.url
-    server.stop()
+    return module_nats_url
 
 
 @pytest.fixture

@@ -5,17 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from deploy.local.nats import NatsServer
 from tests.integration.cluster.conftest import ServiceProcesses
 
 
 @pytest.fixture(scope="module")
-def standby_nats_url(tmp_path_factory):
+def standby_nats_url(module_nats_url) -> str:
     """A nats-server of this module's own."""
-    directory = tmp_path_factory.mktemp("standby-nats")
-    server = NatsServer(directory / "store", log_file=directory / "nats.log").start()
-    yield server.url
-    server.stop()
+    return module_nats_url
 
 
 @pytest.fixture
