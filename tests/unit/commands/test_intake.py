@@ -1,6 +1,5 @@
 """The engine's intake checks, on message objects shaped like nats-py's (no server needed)."""
 
-from dataclasses import dataclass
 
 import msgspec
 from hypothesis import given, settings
@@ -10,22 +9,11 @@ from solders.keypair import Keypair
 from bus.engine_intake import OperatorKeys, receive, stream_position
 from commands import envelope as envelopes
 from commands import messages as m
+from tests.unit.stream_message import AT, FakeMessage
 
 ADMIN, OWNER = Keypair(), Keypair()
 OPERATORS = OperatorKeys(admin=frozenset({str(ADMIN.pubkey())}))
-AT = 1_800_000_000_000_000_000
 
-
-@dataclass
-class FakeMessage:
-    data: bytes
-    seq: int = 7
-    at: int = AT
-    headers: dict | None = None
-
-    @property
-    def reply(self) -> str:
-        return f"$JS.ACK.QD_CMD.engine.1.{self.seq}.3.{self.at}.0"
 
 
 def envelope_bytes(command, keypair=OWNER, owner=None, expires_at=AT + 1, nonce=None) -> bytes:

@@ -3,7 +3,6 @@
 Pure: the domain's Exchange, the command handlers and the engine's intake, without servers.
 """
 
-from dataclasses import dataclass
 
 import pytest
 from solders.keypair import Keypair
@@ -15,8 +14,8 @@ from commands.handlers import handle
 from domain.exchange import Exchange
 from domain.rejections import Rejected
 from domain.settlement_batches import NO_HASH, settlement_aggregate_id
+from tests.unit.stream_message import AT, FakeMessage
 
-AT = 1_800_000_000_000_000_000
 SETTLER, ADMIN, TRADER = Keypair(), Keypair(), Keypair()
 H1, H2, H3 = "1" * 64, "2" * 64, "3" * 64
 
@@ -85,17 +84,6 @@ def test_withdrawals_complete_or_refund_for_their_owner():
     assert events[-2:] == ["Withdrawn", "WithdrawalRefunded"]
     assert reason_of(exchange, m.CompleteWithdrawal(withdrawal_id=first), 6, owner=owner) == "UnknownWithdrawal"
 
-
-@dataclass
-class FakeMessage:
-    data: bytes
-    seq: int = 7
-    at: int = AT
-    headers: dict | None = None
-
-    @property
-    def reply(self) -> str:
-        return f"$JS.ACK.QD_CMD.engine.1.{self.seq}.3.{self.at}.0"
 
 
 @pytest.mark.parametrize("cmd", [propose(1, 1, 2, H1, NO_HASH), m.RecordSettlementBatch(sequence=1, log_hash=H1),
