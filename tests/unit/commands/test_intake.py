@@ -1,6 +1,5 @@
 """The engine's intake checks, on message objects shaped like nats-py's (no server needed)."""
 
-
 import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,7 +12,6 @@ from tests.unit.stream_message import AT, FakeMessage
 
 ADMIN, OWNER = Keypair(), Keypair()
 OPERATORS = OperatorKeys(admin=frozenset({str(ADMIN.pubkey())}))
-
 
 
 def envelope_bytes(command, keypair=OWNER, owner=None, expires_at=AT + 1, nonce=None) -> bytes:

@@ -3,7 +3,6 @@
 Pure: the domain's Exchange, the command handlers and the engine's intake, without servers.
 """
 
-
 import pytest
 from solders.keypair import Keypair
 
@@ -83,7 +82,6 @@ def test_withdrawals_complete_or_refund_for_their_owner():
     events = [type(e).__name__ for e in exchange.accounts[owner].collect_events()]
     assert events[-2:] == ["Withdrawn", "WithdrawalRefunded"]
     assert reason_of(exchange, m.CompleteWithdrawal(withdrawal_id=first), 6, owner=owner) == "UnknownWithdrawal"
-
 
 
 @pytest.mark.parametrize("cmd", [propose(1, 1, 2, H1, NO_HASH), m.RecordSettlementBatch(sequence=1, log_hash=H1),
