@@ -40,6 +40,11 @@ class Sender:
         self.counts = {"accepted": 0, "rejected": 0, "failed": 0}
 
     @property
+    def connected(self) -> bool:
+        """Whether its NATS connection is up now (its readiness)."""
+        return self.client is not None and self.client.connection.is_connected
+
+    @property
     def signer(self) -> str:
         """The base58 public key that signs (the engine's admin key in dev)."""
         return pubkey_of(self.keypair)

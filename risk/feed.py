@@ -138,7 +138,7 @@ async def main(argv: list[str] | None = None) -> dict:
     metrics = PriceFeedMetrics()
     health = serve_operations(options.metrics_port, metrics, log)
     if health is not None:
-        health.readiness.add("nats", lambda: sender.client is not None and sender.client.connection.is_connected)
+        health.readiness.add("nats", lambda: sender.connected)
     runner = {"synthetic": run_synthetic, "file": run_file, "hermes": run_hermes}[options.source]
     try:
         await runner(sender, options, stop, metrics)

@@ -108,7 +108,7 @@ async def main(argv: list[str] | None = None) -> dict:
     metrics = KeeperMetrics()
     health = serve_operations(options.metrics_port, metrics, log)
     if health is not None:
-        health.readiness.add("nats", lambda: sender.client is not None and sender.client.connection.is_connected)
+        health.readiness.add("nats", lambda: sender.connected)
     try:
         await keep(sender, options, stop, metrics)
     finally:
