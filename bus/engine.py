@@ -38,7 +38,7 @@ import nats
 from bus import engine_replies, streams, subjects
 from bus.engine_batch import BatchApplier, CommitJob, PoisonCommand, ReceiptCache
 from bus.engine_consumer import position_consumer
-from bus.engine_intake import OperatorKeys, receive, signature_verdicts
+from bus.engine_intake import OperatorKeys, receive_batch
 from bus.event_store import ExchangeStore
 
 if TYPE_CHECKING:
@@ -166,7 +166,6 @@ class Engine:
     async def _read_loop(self, verified: asyncio.Queue) -> None:
         """Fetch batches, verify their signatures off the event loop's process, check them and
         look their command ids up in the store (in a thread, while the previous batch applies)."""
-        loop = asyncio.get_running_loop()
         while self.reading:
             # Form a batch only once the apply stage has taken the previous one: meanwhile
             # commands keep streaming into the puller's buffer, so batches grow with the load
@@ -184,20 +183,8 @@ class Engine:
                 continue
             if not messages:
                 continue
-            verdicts = None
-            # Small batches are checked inline: the hop to the worker would cost more latency
-            # than the verification itself.
-            if self.verifier is not None and len(messages) >= 16:
-                verdicts = await loop.run_in_executor(
-                    self.verifier, signature_verdicts, [message.data for message in messages]
-                )
             began = time.perf_counter()
-            operators = self.settings.operators
-            if verdicts is None:
-                incomings = [receive(message, operators) for message in messages]
-            else:
-                incomings = [receive(message, operators, verdict)
-                             for message, verdict in zip(messages, verdicts)]
+            incomings = await receive_batch(messages, self.settings.operators, self.verifier)
             self.timings["intake"] += time.perf_counter() - began
             # The look-up leaves out ids the cache knows NOW; ids applied later stay in that same
             # cache until the apply, so `cache or stored` is exact then. A rebuild replaces the
