@@ -2,11 +2,12 @@
 
     python -m bus.engine --nats URL --pg DSN [--admin PUBKEY ...]   (flags: bus/engine_cli.py)
 
-Loop: fetch a batch from the durable pull consumer `engine` on `QD_CMD` -> check each message
-(`engine_intake`) -> look up the batch's command ids in the store with one query -> apply the
-batch to the in-memory exchange (`engine_batch`) -> hand the job to the committer, and fetch
-the next batch while it commits. The committer, one job at a time and in order: ONE PostgreSQL
-transaction with every event, every receipt and the stream position -> replies -> acks.
+Loop: the intake checks commands as they stream in from the durable pull consumer `engine` on
+`QD_CMD` (signatures, bytes, and one store query per chunk for command ids already answered;
+`engine_intake`) -> when the committer takes a batch, everything checked meanwhile is applied
+to the in-memory exchange as the next batch (`engine_batch`) and handed to the committer. The
+committer, one job at a time and in order: ONE PostgreSQL transaction with every event, every
+receipt and the stream position -> replies -> acks.
 
 Invariants:
 - A command's time is the commands stream's timestamp of its message, its `seq` the stream
@@ -38,7 +39,7 @@ import nats
 from bus import engine_replies, streams, subjects
 from bus.engine_batch import BatchApplier, CommitJob, PoisonCommand, ReceiptCache
 from bus.engine_consumer import position_consumer
-from bus.engine_intake import OperatorKeys, receive_batch
+from bus.engine_intake import CheckedCommands, OperatorKeys, receive_batch
 from bus.event_store import ExchangeStore
 
 if TYPE_CHECKING:
@@ -54,7 +55,6 @@ class EngineSettings:
     pg_dsn: str
     operators: OperatorKeys = field(default_factory=OperatorKeys)
     batch_size: int = 1000
-    commits_in_flight: int = 2  # batches applied in memory ahead of the one committing
     fetch_timeout: float = 0.5
     snapshot_every: int = 10_000  # events per aggregate between snapshots (0: none)
     verify_workers: int = 1  # processes checking signatures; 0 = in the event loop's process
@@ -75,7 +75,8 @@ class Engine:
         self.store: ExchangeStore | None = None
         self.applier: BatchApplier | None = None
         self.cache = ReceiptCache()
-        self.commits: asyncio.Queue[CommitJob] = asyncio.Queue(settings.commits_in_flight)
+        # One batch commits while the next is applied and waits here (see `run`).
+        self.commits: asyncio.Queue[CommitJob] = asyncio.Queue(1)
         self.failure: BaseException | None = None
         self.committed_seq = 0
         self.stopping = asyncio.Event()
@@ -84,7 +85,9 @@ class Engine:
         self.log_position = 0  # notification id of the last event committed
         self.verifier: ProcessPoolExecutor | None = None
         self.timings: Counter[str] = Counter()  # seconds per stage, for profiling
-        self.reading = True  # the read stage runs until the engine stops
+        self.reading = True  # the intake runs until the engine stops
+        self.checked = CheckedCommands()
+        self.commit_taken = asyncio.Event()
 
     # --- start-up ----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -132,26 +135,25 @@ class Engine:
         log.warning("exchange rebuilt at position %s in %.2fs", position,
                     time.perf_counter() - started)
 
-    # --- the loop ----------------------------------------------------------------------------
+    # --- the loop ---------------------------------------------------------------------------
     async def run(self) -> None:
-        """Three stages in one event loop, each handing over through a bounded queue:
-        read (fetch + signature checks in a worker process + intake + receipt look-up, which
-        overlaps the apply of the previous batch) -> apply -> commit."""
-        verified: asyncio.Queue = asyncio.Queue(1)
-        tasks = [asyncio.create_task(self._read_loop(verified)),
+        """Three stages in one event loop: intake (fetch + signature checks in a worker process
+        + checks + receipt look-up, streaming ahead of the apply) -> apply -> commit."""
+        tasks = [asyncio.create_task(self._intake_loop()),
                  asyncio.create_task(self._commit_loop())]
         try:
             while not self.stopping.is_set():
                 if self.failure is not None:
                     raise RestartEngine() from self.failure
-                if tasks[0].done():  # the read stage died (e.g. its worker process was killed)
-                    raise RestartEngine("read stage stopped") from tasks[0].exception()
-                try:
-                    incomings, stored, cache = await asyncio.wait_for(verified.get(), 0.5)
-                except asyncio.TimeoutError:
-                    continue
-                verified.task_done()  # the read stage may form the next batch now
-                await self._process(incomings, stored, cache)
+                if tasks[0].done():  # the intake died (e.g. its worker process was killed)
+                    raise RestartEngine("intake stopped") from tasks[0].exception()
+                # Group commit: a batch is formed when the committer takes the previous one, so
+                # it holds what was checked while that one waited; one batch commits while the
+                # next is applied, and no applied batch queues behind another.
+                await self._commit_queue_empty()
+                checked = await self.checked.take(self.settings.batch_size, timeout=0.5)
+                if checked is not None:
+                    await self._process(*checked)
         finally:
             self.reading = False  # nats-py's fetch may turn a cancel into a timeout: say it twice
             for task in tasks:
@@ -163,16 +165,14 @@ class Engine:
                 if not task.cancelled():
                     task.exception()
 
-    async def _read_loop(self, verified: asyncio.Queue) -> None:
-        """Fetch batches, verify their signatures off the event loop's process, check them and
-        look their command ids up in the store (in a thread, while the previous batch applies)."""
+    async def _intake_loop(self) -> None:
+        """Check commands as they stream in, up to one batch ahead of the apply stage: fetch
+        what has arrived, verify the signatures (off the event loop's process), check each
+        message, look the command ids up in the store (in a thread)."""
         while self.reading:
-            # Form a batch only once the apply stage has taken the previous one: meanwhile
-            # commands keep streaming into the puller's buffer, so batches grow with the load
-            # instead of queueing up as many small ones (each costing a commit's latency).
-            await verified.join()
+            room = await self.checked.room(self.settings.batch_size)
             try:
-                messages = await self._fetch_batch()
+                messages = await self._fetch_batch(room)
             except (asyncio.TimeoutError, nats.errors.TimeoutError):
                 continue
             except nats.errors.ConnectionClosedError:
@@ -192,7 +192,12 @@ class Engine:
             cache = self.applier.cache
             stored = await self._stored_receipts(incomings)
             self.timings["lookup"] += time.perf_counter() - began
-            await verified.put((incomings, stored, cache))
+            self.checked.put(incomings, stored, cache)
+
+    async def _commit_queue_empty(self) -> None:
+        while self.commits.qsize():
+            self.commit_taken.clear()
+            await self.commit_taken.wait()
 
     async def _stored_receipts(self, incomings: list) -> set:
         """The receipt ids of the batch's new commands that the store already holds (one query
@@ -202,10 +207,10 @@ class Engine:
             return set()
         return set(await asyncio.to_thread(self.store.existing_receipts, unknown))
 
-    async def _fetch_batch(self) -> list:
-        """The commands that have streamed in, up to `batch_size`, without lingering for more;
+    async def _fetch_batch(self, limit: int) -> list:
+        """The commands that have streamed in, up to `limit`, without lingering for more;
         waits up to `fetch_timeout` for the first one when there are none."""
-        return await self.subscription.fetch(self.settings.batch_size, timeout=self.settings.fetch_timeout)
+        return await self.subscription.fetch(limit, timeout=self.settings.fetch_timeout)
 
     async def _process(self, incomings: list, stored: set, cache: ReceiptCache) -> None:
         if await self._out_of_order(incomings):
@@ -237,7 +242,7 @@ class Engine:
             log.warning("commands %s..%s are gone from the stream; skipping", expected, first_new - 1)
             return False
         # Let what was applied land, then start again from the store: the restart re-positions
-        # the consumer at the committed position (the read stage may hold later messages).
+        # the consumer at the committed position (the intake may hold later messages).
         log.warning("out of order: expected seq %s, got %s; restarting", expected, first_new)
         await self.commits.join()
         raise RestartEngine(f"gap before seq {first_new}")
@@ -245,6 +250,7 @@ class Engine:
     async def _commit_loop(self) -> None:
         while True:
             job = await self.commits.get()
+            self.commit_taken.set()
             try:
                 if self.failure is None:
                     await self._commit(job)

@@ -13,6 +13,7 @@ stored receipt: an unauthenticated message could otherwise burn someone else's c
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
@@ -145,3 +146,49 @@ def _reject(incoming: Incoming, reason: Rejection, detail: str) -> Incoming:
     incoming.reason = str(reason)
     incoming.detail = detail
     return incoming
+
+
+class CheckedCommands:
+    """Checked commands waiting for the apply stage, in stream order: the intake puts chunks
+    as they are checked, the apply stage takes them all (up to a batch) at once."""
+
+    def __init__(self) -> None:
+        self._chunks: deque[tuple[list[Incoming], set, Any]] = deque()
+        self.count = 0
+        self._changed = asyncio.Event()
+
+    def put(self, incomings: list[Incoming], stored: set, cache: Any) -> None:
+        """A checked chunk: its messages, the receipt ids among them already stored, and the
+        receipt cache the look-up left out."""
+        self._chunks.append((incomings, stored, cache))
+        self.count += len(incomings)
+        self._changed.set()
+
+    async def room(self, limit: int) -> int:
+        """How many more may be checked ahead of the apply stage (waits for some room)."""
+        while self.count >= limit:
+            self._changed.clear()
+            await self._changed.wait()
+        return limit - self.count
+
+    async def take(self, limit: int, timeout: float) -> tuple[list[Incoming], set, Any] | None:
+        """Whole chunks, at least one, up to `limit` commands (one chunk may exceed it), merged;
+        None if nothing came within `timeout`. The cache is None when the chunks' caches differ."""
+        if not self._chunks:
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), timeout)
+            except asyncio.TimeoutError:
+                return None
+            if not self._chunks:
+                return None
+        incomings, stored, cache = self._chunks.popleft()
+        incomings, stored = list(incomings), set(stored)
+        while self._chunks and len(incomings) + len(self._chunks[0][0]) <= limit:
+            more, more_stored, more_cache = self._chunks.popleft()
+            incomings += more
+            stored |= more_stored
+            cache = cache if more_cache is cache else None
+        self.count -= len(incomings)
+        self._changed.set()
+        return incomings, stored, cache
