@@ -13,8 +13,8 @@ waits out a timeout for a batch that cannot fill.
 Protocol: a request `{"batch": n, "no_wait": true}` returns what is available now and ends with
 a 404/408 status when it could not fill the batch; when nothing was available a lingering
 request `{"batch": n, "expires": t}` waits for new messages. At most one request is outstanding,
-so its remaining count is exact. `ack` sends `+ACK` for one message: under AckPolicy.ALL (projectors) that acknowledges
-everything before it too; under AckPolicy.EXPLICIT (the engine) only that message.
+so its remaining count is exact. `ack` sends `+ACK` for one message: under AckPolicy.ALL (the
+engine and the projectors) that acknowledges everything before it too.
 """
 
 from __future__ import annotations

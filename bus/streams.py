@@ -21,7 +21,8 @@
     with ``Nats-Expected-Last-Sequence``; deny delete and purge, so nobody can punch holes in it;
     direct get allowed (fast "last message" read at relay start and for readers).
 
-Consumer ``engine`` on ``QD_CMD`` — durable pull, explicit ack, deliver all, max ack pending
+Consumer ``engine`` on ``QD_CMD`` — durable pull, ack all (the ack of a batch's last command
+    acknowledges the batch; one replaces the consumer of an older version), deliver all, max ack pending
     20 000 (room for the engine to have a batch in flight while fetching the next; must exceed the
     largest batch), ack wait 10 s (a batch commits in well under a second; after an engine crash the
     unacked commands come back within 10 s), unlimited redeliveries (a command is never dropped:
@@ -33,6 +34,7 @@ Replication: `declare(replicas=...)` or env QD_STREAM_REPLICAS (3 on a cluster);
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 
 from nats.js import JetStreamContext
@@ -49,6 +51,8 @@ from nats.js.api import (
 from nats.js.errors import APIError, NotFoundError
 
 from bus import subjects
+
+log = logging.getLogger(__name__)
 
 COMMANDS_STREAM = "QD_CMD"
 EVENTS_STREAM = "QD_EVT"
@@ -98,7 +102,9 @@ ENGINE = ConsumerConfig(
     durable_name=ENGINE_CONSUMER,
     description="The engine: applies commands in stream order, acks after commit.",
     deliver_policy=DeliverPolicy.ALL,
-    ack_policy=AckPolicy.EXPLICIT,
+    # One ack, of a batch's last message, acknowledges the whole batch (commands are applied
+    # and committed strictly in stream order; a gap restarts the engine before any ack).
+    ack_policy=AckPolicy.ALL,
     ack_wait=10.0,
     max_deliver=-1,
     max_ack_pending=20_000,
@@ -115,21 +121,6 @@ _COMPARED_FIELDS = (
     "max_msg_size", "duplicate_window", "deny_delete", "deny_purge", "allow_direct",
     "num_replicas",
 )
-
-
-def projector_consumer(name: str, filter_subject: str = subjects.EVENTS_ALL) -> ConsumerConfig:
-    """Durable pull consumer config for a projector on ``QD_EVT`` (declared by its own bootstrap)."""
-    return ConsumerConfig(
-        name=name,
-        durable_name=name,
-        deliver_policy=DeliverPolicy.ALL,
-        ack_policy=AckPolicy.EXPLICIT,
-        ack_wait=30.0,
-        max_deliver=-1,
-        max_ack_pending=50_000,
-        filter_subject=None if filter_subject == subjects.EVENTS_ALL else filter_subject,
-        replay_policy=ReplayPolicy.INSTANT,
-    )
 
 
 async def declare(
@@ -151,8 +142,27 @@ async def declare(
     for config in streams:
         await _declare_stream(js, config, replicas)
     for stream_name, config in consumers:
-        # CONSUMER.CREATE with a name is create-or-update on nats-server >= 2.10: idempotent.
-        await js.add_consumer(stream_name, config)
+        await _declare_consumer(js, stream_name, config)
+
+
+async def _declare_consumer(js: JetStreamContext, stream_name: str, config: ConsumerConfig) -> None:
+    """CONSUMER.CREATE with a name is create-or-update on nats-server >= 2.10 (idempotent), but
+    an ack policy cannot be updated: a consumer declared with another one (by an older version)
+    is replaced. Only the engine's consumer is declared here, and the engine positions it from
+    the store's committed position at every start, so replacing it loses nothing."""
+    try:
+        info = await js.consumer_info(stream_name, config.durable_name)
+    except NotFoundError:
+        info = None
+    if info is not None and _value(info.config.ack_policy) != _value(config.ack_policy):
+        log.warning("consumer %s on %s: ack policy %s -> %s; replacing it", config.durable_name,
+                    stream_name, _value(info.config.ack_policy), _value(config.ack_policy))
+        await js.delete_consumer(stream_name, config.durable_name)
+    await js.add_consumer(stream_name, config)
+
+
+def _value(setting: object) -> object:
+    return setting.value if hasattr(setting, "value") else setting
 
 
 async def _declare_stream(js: JetStreamContext, config: StreamConfig, replicas: int | None) -> None:
@@ -174,11 +184,8 @@ async def _declare_stream(js: JetStreamContext, config: StreamConfig, replicas: 
 
 
 def _differs(current: StreamConfig, wanted: StreamConfig) -> bool:
-    def normal(value: object) -> object:
-        return value.value if hasattr(value, "value") else value
-
     return any(  # a field the wanted config leaves unset (None) is not ours to enforce
         getattr(wanted, field) is not None
-        and normal(getattr(current, field)) != normal(getattr(wanted, field))
+        and _value(getattr(current, field)) != _value(getattr(wanted, field))
         for field in _COMPARED_FIELDS
     )

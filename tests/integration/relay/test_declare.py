@@ -25,9 +25,9 @@ async def test_declare_is_idempotent_and_safe_to_race(js):
     assert not streams._differs(commands, streams.COMMANDS)
     assert not streams._differs(events, streams.EVENTS)
 
-    # And the engine's durable pull consumer exists with explicit acks
+    # And the engine's durable pull consumer exists, acked a batch at a time
     engine = (await js.consumer_info(streams.COMMANDS_STREAM, streams.ENGINE_CONSUMER)).config
-    assert engine.ack_policy == AckPolicy.EXPLICIT and engine.max_ack_pending == 20_000
+    assert engine.ack_policy == AckPolicy.ALL and engine.max_ack_pending == 20_000
     assert engine.ack_wait == 10.0 and engine.deliver_subject is None
 
 
@@ -41,6 +41,19 @@ async def test_declare_brings_a_drifted_stream_back_to_its_stated_config(js):
 
     # Then the stated configuration is back
     assert (await js.stream_info(streams.COMMANDS_STREAM)).config.duplicate_window == 120.0
+
+
+async def test_declare_replaces_an_engine_consumer_declared_with_another_ack_policy(js):
+    # Given an engine consumer left by an older version, with explicit acks
+    await js.delete_consumer(streams.COMMANDS_STREAM, streams.ENGINE_CONSUMER)
+    await js.add_consumer(streams.COMMANDS_STREAM, streams.ENGINE.evolve(ack_policy=AckPolicy.EXPLICIT))
+
+    # When a process starts and declares (an ack policy cannot be updated in place)
+    await streams.declare(js)
+
+    # Then the consumer acks a batch at a time (the engine positions it from the store anyway)
+    engine = (await js.consumer_info(streams.COMMANDS_STREAM, streams.ENGINE_CONSUMER)).config
+    assert engine.ack_policy == AckPolicy.ALL
 
 
 async def test_an_oversized_command_is_refused_by_the_server(js):
