@@ -13,7 +13,10 @@ Starts its own nats-server and PostgreSQL (default, durable settings) in a tempo
   time the engine (with its signature worker) and the relay spent per command over that phase
   (`engine_cpu_us`, `relay_cpu_us`, from /proc): the figure to compare between code versions on
   a machine shared with others, where wall-clock rates swing with their load (`load_average`).
-- `p50_ms`/`p99_ms`: command -> reply latency at a fixed offered load of `--rate` commands/s.
+- `p50_ms`/`p99_ms`: command -> reply latency at a fixed offered load of `--rate` commands/s,
+  with where the cores went meanwhile: `cpu_us_at_rate` (µs of CPU per command of the engine
+  with its signature worker, the relay, nats-server, PostgreSQL and the bench's own bots) and
+  `machine_busy_at_rate` (share of both cores busy): latency is queueing once that nears 1.
 All pre-signed before timing; the bench process itself shares the 2 cores with the servers.
 """
 
@@ -29,12 +32,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import nats
+import psutil
 from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
 from solders.keypair import Keypair
 
+from bench.read_api import tree_cpu
 from bench.report import emit
 from bus import streams, subjects
 from bus.engine import RPC_STATE
@@ -97,21 +103,26 @@ async def measure_bare(url: str, count: int, size: int) -> float:
 
 
 # --- the engine ----------------------------------------------------------------------------
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process and its live children (Linux /proc)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(entry) == pid or int(fields[1]) == pid:  # fields[1] = parent pid
-            total += (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
-    return total
+class CpuShares:
+    """CPU seconds of named process trees (and of the whole machine) between two moments; the
+    bench's own process counts as "bots" without its children (the servers it started)."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self.before = self._sample()
+
+    def _sample(self) -> tuple[dict[str, float], Any]:
+        own = psutil.Process().cpu_times()
+        return ({name: tree_cpu(pid) for name, pid in self.pids.items()} | {"bots": own.user + own.system},
+                psutil.cpu_times())
+
+    def per_command(self, count: int) -> tuple[dict[str, float], float]:
+        """(µs of CPU per command by process, share of all cores busy meanwhile)."""
+        (before, machine), (after, machine_after) = self.before, self._sample()
+        used = {name: round((after[name] - before[name]) / count * 1e6, 1) for name in after}
+        total = sum(machine_after) - sum(machine)
+        idle = (machine_after.idle - machine.idle) + (machine_after.iowait - machine.iowait)
+        return used, round((total - idle) / max(total, 1e-9), 2)
 
 
 def order_commands(traders: list[Keypair], count: int, reply_prefix: str, id_prefix: str = "b") -> list:
@@ -166,7 +177,9 @@ async def send_and_wait(nc, admin: Keypair, owner: str, command, name: str) -> N
         raise RuntimeError(f"set-up command refused: {reply}")
 
 
-async def measure_engine(url: str, dsn: str, count: int, rate: int, seconds: float, relay: bool) -> dict:
+async def measure_engine(url: str, dsn: str, count: int, rate: int, seconds: float, relay: bool,
+                         servers: dict[str, int]) -> dict:
+    """`servers`: the pids of nats-server and PostgreSQL, whose CPU the paced phase reports."""
     admin = Keypair()
     env = {**os.environ, "QD_ADMIN_PUBKEY": str(admin.pubkey())}
     processes = [subprocess.Popen([sys.executable, "-m", "bus.engine", "--nats", url, "--pg", dsn],
@@ -198,14 +211,13 @@ async def measure_engine(url: str, dsn: str, count: int, rate: int, seconds: flo
             receipt_subjects = {subjects.account_receipts(str(t.pubkey())) for t in traders}
             for subject in receipt_subjects:
                 await nc.subscribe(subject, cb=relayed.on_message)
-        cpu_before = [cpu_seconds(process.pid) for process in processes]
+        cpu = CpuShares({"engine": processes[0].pid, **({"relay": processes[1].pid} if relay else {})})
         started = time.perf_counter()
         for subject, data, msg_id in commands:
             await js.publish_async(subject, data, headers={"Nats-Msg-Id": msg_id})
         replied_at = await asyncio.wait_for(replies.done, 300)
         relayed_at = await asyncio.wait_for(relayed.done, 300) if relay else replied_at
-        cpu_used = [cpu_seconds(process.pid) - before
-                    for process, before in zip(processes, cpu_before)]
+        cpu_used, _ = cpu.per_command(count)
         engine_state = msgspec.json.decode((await nc.request(RPC_STATE, b"", timeout=30)).data)
         print("engine stage timings (s):", engine_state["timings"], file=sys.stderr)
 
@@ -214,6 +226,8 @@ async def measure_engine(url: str, dsn: str, count: int, rate: int, seconds: flo
         paced = order_commands(traders, paced_count, "bench.l", id_prefix="l")
         latency = Counter(paced_count)
         await nc.subscribe("bench.l.>", cb=latency.on_message)
+        paced_cpu = CpuShares({**{name: process.pid for name, process in zip(("engine", "relay"), processes)},
+                               **servers})
         begin = time.perf_counter()
         for index, (subject, data, msg_id) in enumerate(paced):
             due = begin + index / rate
@@ -223,12 +237,14 @@ async def measure_engine(url: str, dsn: str, count: int, rate: int, seconds: flo
             latency.sent_at[f"bench.l.{index}"] = time.perf_counter()
             await js.publish_async(subject, data, headers={"Nats-Msg-Id": msg_id})
         await asyncio.wait_for(latency.done, 120)
+        cpu_at_rate, busy_at_rate = paced_cpu.per_command(paced_count)
         ordered = sorted(latency.latencies)
         return {
             "value": count / (relayed_at - started), "replied_per_s": count / (replied_at - started),
             "p50_ms": ordered[len(ordered) // 2] * 1000, "p99_ms": ordered[int(len(ordered) * 0.99)] * 1000,
-            "offered_rate": rate, "engine_cpu_us": cpu_used[0] / count * 1e6,
-            "relay_cpu_us": cpu_used[1] / count * 1e6 if relay else 0.0,
+            "offered_rate": rate, "engine_cpu_us": cpu_used["engine"],
+            "relay_cpu_us": cpu_used.get("relay", 0.0),
+            "cpu_us_at_rate": cpu_at_rate, "machine_busy_at_rate": busy_at_rate,
             "load_average": os.getloadavg()[0],
         }
     finally:
@@ -250,7 +266,8 @@ async def run(arguments) -> None:
         sample = order_commands([Keypair()], 1, "bench.r.x")[0][1]
         limit = await measure_bare(nats_server.url, arguments.commands, len(sample))
         result = await measure_engine(nats_server.url, postgres.dsn, arguments.commands, arguments.rate,
-                                      arguments.seconds, not arguments.no_relay)
+                                      arguments.seconds, not arguments.no_relay,
+                                      {"nats": nats_server.process.pid, "postgres": postgres.process.pid})
     finally:
         nats_server.stop()
         postgres.stop()
@@ -258,7 +275,8 @@ async def run(arguments) -> None:
     value = round(result.pop("value"), 1)
     emit(bench="engine", value=value, unit="commands/s", limit=round(limit, 1),
          commands=arguments.commands, relayed=not arguments.no_relay,
-         **{key: round(number, 2) for key, number in result.items()})
+         **{key: round(number, 2) if isinstance(number, float) else number
+            for key, number in result.items()})
 
 
 def main() -> None:
