@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 from eventsourcing.application import Application
 from eventsourcing.persistence import ProcessRecorder, StoredEvent, Tracking
 from eventsourcing.postgres import PostgresProcessRecorder
@@ -62,6 +64,22 @@ def store_environment(dsn: str) -> dict[str, str]:
     }
 
 
+SCHEMA_LOCK = 0x5144_0001  # advisory lock key: "QD", 1 (creating the store's tables)
+
+
+@contextmanager
+def schema_lock(dsn: str) -> Iterator[None]:
+    """Hold a PostgreSQL advisory lock while the store's tables are created if missing:
+    eventsourcing's `CREATE TABLE IF NOT EXISTS` is not safe against a concurrent creator
+    (the loser fails on the table's row type), so the processes take turns."""
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+        try:
+            yield
+        finally:
+            connection.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
+
+
 class EngineRecorder(PostgresProcessRecorder):
     """eventsourcing's process recorder, inserting a batch as four binary arrays.
 
@@ -100,7 +118,8 @@ class ExchangeStore(Application):
     name = APPLICATION_NAME
 
     def __init__(self, dsn: str) -> None:
-        super().__init__(env=store_environment(dsn))
+        with schema_lock(dsn):  # the engine and the relay start together on a fresh database
+            super().__init__(env=store_environment(dsn))
         # The engine's encoder of new events: the mapper's output in one pass (same bytes).
         if self.mapper.compressor is None and self.mapper.cipher is None:
             self.encode_event = FastEventEncoder(self.mapper.transcoder)

@@ -222,7 +222,7 @@ def open_source(dsn: str, attempts: int = 10) -> StoreSource:
         try:
             store = ExchangeStore(dsn)
             break
-        except PersistenceError:  # e.g. the engine creating the same tables at the same instant
+        except PersistenceError:  # e.g. PostgreSQL still starting
             if attempt == attempts - 1:
                 raise
             time.sleep(0.3)
