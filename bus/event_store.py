@@ -10,9 +10,10 @@ Tables (schema `public`, created at start-up by eventsourcing if missing):
     exchange_snapshots  originator_id, originator_version, topic, state (aggregate snapshots).
 
 Exactly-once: a batch's events, its receipts and the tracking row are inserted in ONE transaction
-(eventsourcing's process recorder inserts the `Tracking` inside the insert transaction). The
-tracking upsert only moves forward (`WHERE notification_id < new`), so a second, stale engine
-cannot commit over a newer one: its transaction fails and it restarts from the store.
+(one call of the `qd_engine_commit` function, `bus.store_commit`). The tracking upsert only moves
+forward (`WHERE notification_id < new`), so a second, stale engine cannot commit over a newer
+one: its transaction fails and it restarts from the store. Other writers (tests, tools) go
+through eventsourcing's recorder, which takes the same table lock.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 
 import psycopg
 from eventsourcing.application import Application
-from eventsourcing.persistence import ProcessRecorder, StoredEvent, Tracking
+from eventsourcing.persistence import ProcessRecorder, StoredEvent
 from eventsourcing.postgres import PostgresProcessRecorder
 from psycopg.sql import SQL, Identifier
 from eventsourcing.utils import get_topic
@@ -33,6 +34,7 @@ from eventsourcing.persistence import IntegrityError
 from psycopg.conninfo import conninfo_to_dict
 
 from audit.chain import install_chain
+from bus import store_commit
 from bus.engine_transcoder import FastEventEncoder, FastJSONTranscoder
 from commands.receipts import CommandReceipt
 
@@ -118,6 +120,8 @@ class ExchangeStore(Application):
     name = APPLICATION_NAME
 
     def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self.committer: store_commit.Committer | None = None  # opened by the first commit
         with schema_lock(dsn):  # the engine and the relay start together on a fresh database
             super().__init__(env=store_environment(dsn))
         # The engine's encoder of new events: the mapper's output in one pass (same bytes).
@@ -143,6 +147,7 @@ class ExchangeStore(Application):
         # The audit hash chain is filled by a trigger in the insert transaction (audit.chain).
         with recorder.datastore.get_connection() as connection:
             install_chain(connection, EVENTS_TABLE)
+            store_commit.install(connection, EVENTS_TABLE, TRACKING_TABLE)
         return recorder
 
     # --- writing ------------------------------------------------------------------------------
@@ -154,8 +159,14 @@ class ExchangeStore(Application):
         """
         stored = [event if isinstance(event, StoredEvent) else self.encode_event(event)
                   for event in events]
-        tracking = Tracking(ENGINE_TRACKING_NAME, last_seq)
-        return list(self.recorder.insert_events(stored, tracking=tracking) or [])
+        if self.committer is None:
+            self.committer = store_commit.Committer(self.dsn)
+        return self.committer.commit(stored, ENGINE_TRACKING_NAME, last_seq)
+
+    def close(self) -> None:
+        if self.committer is not None:
+            self.committer.close()
+        super().close()
 
     def encode_snapshot(self, aggregate: Any) -> Any:
         """The stored form of a snapshot of `aggregate` as it is now (bytes taken at once)."""
