@@ -149,9 +149,12 @@ class Relay:
                     futures = await self._publish(batch, next_seq)
                     in_flight.append((batch, futures, next_seq))
                     next_position, next_seq = batch[-1].position, next_seq + len(batch)
-                    reading = asyncio.create_task(
-                        asyncio.to_thread(self.source.read, next_position, self.window)
-                    )
+                    # A short window was all there was: what is stored later NOTIFYs (`wake`),
+                    # so reading ahead would only find nothing, once per engine commit.
+                    if len(batch) >= self.window:
+                        reading = asyncio.create_task(
+                            asyncio.to_thread(self.source.read, next_position, self.window)
+                        )
                 # Keep at most two windows in flight: confirm the oldest before going on.
                 if len(in_flight) >= 2 or reading is None:
                     await self._confirm(*in_flight.popleft())
