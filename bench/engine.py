@@ -16,7 +16,8 @@ Starts its own nats-server and PostgreSQL (default, durable settings) in a tempo
 - `p50_ms`/`p99_ms`: command -> reply latency at a fixed offered load of `--rate` commands/s,
   with where the cores went meanwhile: `cpu_us_at_rate` (µs of CPU per command of the engine
   with its signature worker, the relay, nats-server, PostgreSQL and the bench's own bots) and
-  `machine_busy_at_rate` (share of both cores busy): latency is queueing once that nears 1.
+  `machine_busy_at_rate` (share of both cores busy): latency is queueing once that nears 1;
+  `at_half_rate`: the same at half the rate.
 All pre-signed before timing; the bench process itself shares the 2 cores with the servers.
 """
 
@@ -177,6 +178,31 @@ async def send_and_wait(nc, admin: Keypair, owner: str, command, name: str) -> N
         raise RuntimeError(f"set-up command refused: {reply}")
 
 
+async def paced_latency(nc, traders: list[Keypair], rate: int, seconds: float, pids: dict[str, int],
+                        tag: str) -> dict:
+    """Command -> reply latency of `rate` commands/s for `seconds`, and where the cores went."""
+    count = int(rate * seconds)
+    paced = order_commands(traders, count, f"bench.{tag}", id_prefix=tag)
+    latency = Counter(count)
+    subscription = await nc.subscribe(f"bench.{tag}.>", cb=latency.on_message)
+    js = nc.jetstream()
+    cpu = CpuShares(pids)
+    begin = time.perf_counter()
+    for index, (subject, data, msg_id) in enumerate(paced):
+        delay = begin + index / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        latency.sent_at[f"bench.{tag}.{index}"] = time.perf_counter()
+        await js.publish_async(subject, data, headers={"Nats-Msg-Id": msg_id})
+    await asyncio.wait_for(latency.done, 120)
+    cpu_us, busy = cpu.per_command(count)
+    await subscription.unsubscribe()
+    ordered = sorted(latency.latencies)
+    return {"rate": rate, "p50_ms": round(ordered[len(ordered) // 2] * 1000, 2),
+            "p99_ms": round(ordered[int(len(ordered) * 0.99)] * 1000, 2), "cpu_us": cpu_us,
+            "machine_busy": busy}
+
+
 async def measure_engine(url: str, dsn: str, count: int, rate: int, seconds: float, relay: bool,
                          servers: dict[str, int]) -> dict:
     """`servers`: the pids of nats-server and PostgreSQL, whose CPU the paced phase reports."""
@@ -221,31 +247,17 @@ async def measure_engine(url: str, dsn: str, count: int, rate: int, seconds: flo
         engine_state = msgspec.json.decode((await nc.request(RPC_STATE, b"", timeout=30)).data)
         print("engine stage timings (s):", engine_state["timings"], file=sys.stderr)
 
-        # Latency at a fixed offered rate.
-        paced_count = int(rate * seconds)
-        paced = order_commands(traders, paced_count, "bench.l", id_prefix="l")
-        latency = Counter(paced_count)
-        await nc.subscribe("bench.l.>", cb=latency.on_message)
-        paced_cpu = CpuShares({**{name: process.pid for name, process in zip(("engine", "relay"), processes)},
-                               **servers})
-        begin = time.perf_counter()
-        for index, (subject, data, msg_id) in enumerate(paced):
-            due = begin + index / rate
-            delay = due - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            latency.sent_at[f"bench.l.{index}"] = time.perf_counter()
-            await js.publish_async(subject, data, headers={"Nats-Msg-Id": msg_id})
-        await asyncio.wait_for(latency.done, 120)
-        cpu_at_rate, busy_at_rate = paced_cpu.per_command(paced_count)
-        ordered = sorted(latency.latencies)
+        # Latency at the fixed offered rate, then at half of it (the machine less busy).
+        pids = {**{name: process.pid for name, process in zip(("engine", "relay"), processes)}, **servers}
+        at_rate = await paced_latency(nc, traders, rate, seconds, pids, "l")
+        at_half = await paced_latency(nc, traders, rate // 2, seconds, pids, "h")
         return {
             "value": count / (relayed_at - started), "replied_per_s": count / (replied_at - started),
-            "p50_ms": ordered[len(ordered) // 2] * 1000, "p99_ms": ordered[int(len(ordered) * 0.99)] * 1000,
+            "p50_ms": at_rate["p50_ms"], "p99_ms": at_rate["p99_ms"],
             "offered_rate": rate, "engine_cpu_us": cpu_used["engine"],
             "relay_cpu_us": cpu_used.get("relay", 0.0),
-            "cpu_us_at_rate": cpu_at_rate, "machine_busy_at_rate": busy_at_rate,
-            "load_average": os.getloadavg()[0],
+            "cpu_us_at_rate": at_rate["cpu_us"], "machine_busy_at_rate": at_rate["machine_busy"],
+            "at_half_rate": at_half, "load_average": os.getloadavg()[0],
         }
     finally:
         for process in processes:
