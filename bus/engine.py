@@ -167,7 +167,7 @@ class Engine:
 
     async def _intake_loop(self) -> None:
         """Check commands as they stream in, up to one batch ahead of the apply stage: fetch
-        what has arrived, verify the signatures (off the event loop's process), check each
+        what has arrived, verify the signatures (in the worker process from 16 on), check each
         message, look the command ids up in the store (in a thread)."""
         while self.reading:
             room = await self.checked.room(self.settings.batch_size)
@@ -195,6 +195,7 @@ class Engine:
             self.checked.put(incomings, stored, cache)
 
     async def _commit_queue_empty(self) -> None:
+        """Until the committer has taken every applied batch (it may still be committing one)."""
         while self.commits.qsize():
             self.commit_taken.clear()
             await self.commit_taken.wait()
