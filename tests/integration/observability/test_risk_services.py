@@ -4,21 +4,31 @@ each serves /metrics, /healthz and /readyz, and its counters move with the work 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 
 from tests.probes import alive, eventually, free_port, metrics, readiness
 
 
-def service(module: str, *args: str, port: int, port_by_env: bool = False) -> subprocess.Popen:
-    """`python -m <module>` with its metrics port as the flag or as QD_METRICS_PORT."""
+@contextlib.contextmanager
+def service(module: str, *args: str, port: int, port_by_env: bool = False) -> Iterator[subprocess.Popen]:
+    """`python -m <module>` with its metrics port as the flag or as QD_METRICS_PORT; killed on
+    the way out if the test did not stop it."""
     flags = [] if port_by_env else ["--metrics-port", str(port)]
     env = {**os.environ, "QD_METRICS_PORT": str(port)} if port_by_env else dict(os.environ)
-    return subprocess.Popen([sys.executable, "-m", module, *flags, *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process = subprocess.Popen([sys.executable, "-m", module, *flags, *args], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 async def stopped(process: subprocess.Popen) -> int:
@@ -36,9 +46,8 @@ def keyfile(admin, tmp_path) -> str:
 async def test_the_price_feed_serves_prices_published_and_oracle_validity(engine, engine_nats_url, admin, tmp_path):
     port = free_port()
     # The synthetic feed publishes SOL, BTC and ETH every 0.2 s, signed by the operator key.
-    feed = service("risk.feed", "--nats", engine_nats_url, "--admin-keyfile", keyfile(admin, tmp_path),
-                   "--interval", "0.2", "synthetic", port=port)
-    try:
+    with service("risk.feed", "--nats", engine_nats_url, "--admin-keyfile", keyfile(admin, tmp_path),
+                 "--interval", "0.2", "synthetic", port=port) as feed:
         # Prometheus sees the prices accepted per market, and every oracle Valid and fresh.
         def published() -> dict | None:
             found = metrics(port)
@@ -58,19 +67,15 @@ async def test_the_price_feed_serves_prices_published_and_oracle_validity(engine
         assert alive(port)
         assert readiness(port) == (200, {"ready": True, "checks": {"nats": True}})
         assert await stopped(feed) == 0
-    finally:
-        if feed.poll() is None:
-            feed.kill()
-            feed.wait()
 
 
 async def test_the_keeper_serves_its_sweeps_and_liquidating_sweeps_by_outcome(engine, engine_nats_url, admin,
                                                                                tmp_path):
     port = free_port()
     # The keeper liquidates on every 2nd sweep with its own (opened) account; port from the environment.
-    keeper = service("risk.keeper", "--nats", engine_nats_url, "--admin-keyfile", keyfile(admin, tmp_path),
-                     "--sweep-interval", "0.1", "--liquidate", "--liquidate-every", "2", port=port, port_by_env=True)
-    try:
+    with service("risk.keeper", "--nats", engine_nats_url, "--admin-keyfile", keyfile(admin, tmp_path),
+                 "--sweep-interval", "0.1", "--liquidate", "--liquidate-every", "2", port=port,
+                 port_by_env=True) as keeper:
         accepted = (("outcome", "accepted"), ("reason", ""))
 
         def swept() -> dict | None:
@@ -86,19 +91,14 @@ async def test_the_keeper_serves_its_sweeps_and_liquidating_sweeps_by_outcome(en
         assert alive(port)
         assert readiness(port) == (200, {"ready": True, "checks": {"nats": True}})
         assert await stopped(keeper) == 0
-    finally:
-        if keeper.poll() is None:
-            keeper.kill()
-            keeper.wait()
 
 
 async def test_a_keeper_the_engine_does_not_trust_shows_its_refusals_by_reason(engine, engine_nats_url, tmp_path):
     from solders.keypair import Keypair
 
     port = free_port()
-    stranger = service("risk.keeper", "--nats", engine_nats_url, "--admin-keyfile", keyfile(Keypair(), tmp_path),
-                       "--sweep-interval", "0.1", port=port)
-    try:
+    with service("risk.keeper", "--nats", engine_nats_url, "--admin-keyfile", keyfile(Keypair(), tmp_path),
+                 "--sweep-interval", "0.1", port=port):
         def refused() -> dict | None:
             found = metrics(port)
             rejected = {key: value for key, value in found.items()
@@ -109,6 +109,3 @@ async def test_a_keeper_the_engine_does_not_trust_shows_its_refusals_by_reason(e
         [(_, labels)] = rejected
         assert dict(labels)["reason"] == "NotAuthorized"  # the signer is not an operator
         assert readiness(port)[0] == 200  # refused, yet connected: ready
-    finally:
-        stranger.kill()
-        stranger.wait()
