@@ -26,7 +26,7 @@ from onchain.assets import parse_symbols
 from onchain.settler.netting import CannotSettle
 from onchain.settler.service import Settler, SettlerSettings
 from observability.health import Readiness, add_metrics_port_option, serve_operations
-from observability.lifecycle import stop_on_signals
+from observability.lifecycle import run_restarting, stop_on_signals
 from observability.logs import configure_logging
 from observability.metrics import SettlerMetrics
 
@@ -90,20 +90,14 @@ async def run_forever(settings: SettlerSettings, stop: asyncio.Event, metrics: S
     """Run the settler, restarting (and reconciling) after any failure but a CannotSettle; one
     metrics set across restarts; readiness follows the settler running now."""
     metrics = metrics or SettlerMetrics()
-    while not stop.is_set():
+
+    def new_settler() -> Settler:
         settler = Settler(settings, metrics)
         if readiness is not None:
             readiness.follow(("started", "nats", "postgres", "rpc"), settler.readiness)
-        try:
-            await settler.start()
-            await settler.run(stop)
-        except CannotSettle:
-            raise
-        except Exception:  # noqa: BLE001
-            log.exception("settler failed; restarting in 1 s")
-            await asyncio.sleep(1)
-        finally:
-            await settler.close()
+        return settler
+
+    await run_restarting(new_settler, stop, log, "settler", fatal=(CannotSettle,))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,7 @@ from client.keys import load_or_create_keypair
 from onchain.assets import parse_symbols
 from onchain.watcher.service import RPC_ERRORS, DepositWatcher, WatcherSettings
 from observability.health import Readiness, add_metrics_port_option, serve_operations
-from observability.lifecycle import stop_on_signals
+from observability.lifecycle import run_restarting, stop_on_signals
 from observability.logs import configure_logging
 from observability.metrics import DepositWatcherMetrics
 
@@ -60,20 +60,18 @@ async def run_forever(settings: WatcherSettings, stop: asyncio.Event, metrics: D
     """Run the watcher, restarting after any failure (it resumes from its cursor); one metrics
     set across restarts; readiness follows the watcher running now."""
     metrics = metrics or DepositWatcherMetrics()
-    while not stop.is_set():
+
+    def new_watcher() -> DepositWatcher:
         watcher = DepositWatcher(settings, metrics)
         if readiness is not None:
             readiness.follow(("started", "nats", "rpc"), watcher.readiness)
-        try:
-            await watcher.start()
-            await watcher.run(stop)
-        except Exception as error:  # noqa: BLE001
-            if isinstance(error, RPC_ERRORS):
-                metrics.rpc_errors.inc()
-            log.exception("watcher failed; restarting in 1 s")
-            await asyncio.sleep(1)
-        finally:
-            await watcher.close()
+        return watcher
+
+    def count(error: Exception) -> None:
+        if isinstance(error, RPC_ERRORS):
+            metrics.rpc_errors.inc()
+
+    await run_restarting(new_watcher, stop, log, "watcher", on_failure=count)
 
 
 def main(argv: list[str] | None = None) -> int:
