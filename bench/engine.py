@@ -33,15 +33,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import msgspec
 import nats
-import psutil
 from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
 from solders.keypair import Keypair
 
-from bench.read_api import tree_cpu
+from bench.cpu import CpuShares
 from bench.report import emit
 from bus import streams, subjects
 from bus.engine import RPC_STATE
@@ -104,28 +102,6 @@ async def measure_bare(url: str, count: int, size: int) -> float:
 
 
 # --- the engine ----------------------------------------------------------------------------
-class CpuShares:
-    """CPU seconds of named process trees (and of the whole machine) between two moments; the
-    bench's own process counts as "bots" without its children (the servers it started)."""
-
-    def __init__(self, pids: dict[str, int]) -> None:
-        self.pids = pids
-        self.before = self._sample()
-
-    def _sample(self) -> tuple[dict[str, float], Any]:
-        own = psutil.Process().cpu_times()
-        return ({name: tree_cpu(pid) for name, pid in self.pids.items()} | {"bots": own.user + own.system},
-                psutil.cpu_times())
-
-    def per_command(self, count: int) -> tuple[dict[str, float], float]:
-        """(µs of CPU per command by process, share of all cores busy meanwhile)."""
-        (before, machine), (after, machine_after) = self.before, self._sample()
-        used = {name: round((after[name] - before[name]) / count * 1e6, 1) for name in after}
-        total = sum(machine_after) - sum(machine)
-        idle = (machine_after.idle - machine.idle) + (machine_after.iowait - machine.iowait)
-        return used, round((total - idle) / max(total, 1e-9), 2)
-
-
 def order_commands(traders: list[Keypair], count: int, reply_prefix: str, id_prefix: str = "b") -> list:
     """(subject, bytes, msg id) of `count` signed PlaceOrders; ~30% cross the spread."""
     rng = random.Random(1)
@@ -195,7 +171,7 @@ async def paced_latency(nc, traders: list[Keypair], rate: int, seconds: float, p
         latency.sent_at[f"bench.{tag}.{index}"] = time.perf_counter()
         await js.publish_async(subject, data, headers={"Nats-Msg-Id": msg_id})
     await asyncio.wait_for(latency.done, 120)
-    cpu_us, busy = cpu.per_command(count)
+    cpu_us, busy = cpu.per_unit(count)
     await subscription.unsubscribe()
     ordered = sorted(latency.latencies)
     return {"rate": rate, "p50_ms": round(ordered[len(ordered) // 2] * 1000, 2),
@@ -243,7 +219,7 @@ async def measure_engine(url: str, dsn: str, count: int, rate: int, seconds: flo
             await js.publish_async(subject, data, headers={"Nats-Msg-Id": msg_id})
         replied_at = await asyncio.wait_for(replies.done, 300)
         relayed_at = await asyncio.wait_for(relayed.done, 300) if relay else replied_at
-        cpu_used, _ = cpu.per_command(count)
+        cpu_used, _ = cpu.per_unit(count)
         engine_state = msgspec.json.decode((await nc.request(RPC_STATE, b"", timeout=30)).data)
         print("engine stage timings (s):", engine_state["timings"], file=sys.stderr)
 

@@ -34,10 +34,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import psutil
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from bench.cpu import tree_cpu
 from bench.report import emit
 from deploy.local.ports import free_port, wait_for_port
 from deploy.local.postgres import Postgres
@@ -184,19 +184,6 @@ async def sign_in(port: int) -> str:
     token = json.loads(await connection.reader.readexactly(length))["token"]
     connection.writer.close()
     return f"Authorization: Bearer {token}\r\n"
-
-
-def tree_cpu(pid: int) -> float:
-    """CPU seconds (user + system) of process `pid` and its live descendants."""
-    total = 0.0
-    root = psutil.Process(pid)
-    for process in (root, *root.children(recursive=True)):
-        try:
-            times = process.cpu_times()
-            total += times.user + times.system
-        except psutil.NoSuchProcess:
-            pass
-    return total
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import psutil
 
-from bench.read_api import dashboard_paths, http_load, percentile, sign_in, tree_cpu
+from bench.cpu import machine_busy, tree_cpu
+from bench.read_api import dashboard_paths, http_load, percentile, sign_in
 from bench.service_processes import service
 from deploy.local.nats import stop_process
 from deploy.local.ports import free_port, wait_for_port
@@ -49,8 +50,7 @@ async def _load(port: int, seconds: float, trades: int, api_pid: int) -> dict:
     api_cpu, machine, started = tree_cpu(api_pid), psutil.cpu_times(), time.perf_counter()
     count, latencies, errors = await http_load(port, paths, seconds, CONNECTIONS)
     elapsed, after = time.perf_counter() - started, psutil.cpu_times()
-    busy = sum(after) - sum(machine) - (after.idle - machine.idle) - (after.iowait - machine.iowait)
     return {"req_per_s": round((count - errors) / seconds, 1), "errors": errors,
             "p99_ms": percentile(latencies, 0.99),
             "api_cores": round((tree_cpu(api_pid) - api_cpu) / elapsed, 2),
-            "machine_busy": round(busy / max(sum(after) - sum(machine), 1e-9), 2)}
+            "machine_busy": machine_busy(machine, after)}
