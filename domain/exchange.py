@@ -70,6 +70,7 @@ from .oracle_use_cases import OracleUseCases
 from .order_use_cases import OrderOutcome, OrderUseCases
 from .rejections import RejectReason, Rejected
 from .state_hash import state_hash
+from .mark_bands import MarkBands
 from .time_use_cases import ExpirySweep, TimeUseCases
 from .settlement_batches import Settlement
 from .settlement_use_cases import SettlementUseCases
@@ -94,6 +95,7 @@ class Exchange(AccountUseCases, OrderUseCases, TimeUseCases, OracleUseCases, Fun
         # deletion, so the sweep that runs before every command costs O(1) when nothing is due.
         self._dead_man: dict[str, int] = {}
         self._dead_man_heap: list[tuple[int, str]] = []
+        self._mark_bands = MarkBands()  # which sub-accounts a liquidation sweep may skip
 
     # ----- lifecycle ------------------------------------------------------------------------
 
