@@ -208,11 +208,11 @@ async def measure_engine(url: str, dsn: str, count: int, rate: int, seconds: flo
         # Throughput: everything published as fast as possible.
         commands = order_commands(traders, count, "bench.r")
         replies, relayed = Counter(count), Counter(count)
-        await nc.subscribe("bench.r.>", cb=replies.on_message)
+        listening = [await nc.subscribe("bench.r.>", cb=replies.on_message)]
         if relay:
             receipt_subjects = {subjects.account_receipts(str(t.pubkey())) for t in traders}
             for subject in receipt_subjects:
-                await nc.subscribe(subject, cb=relayed.on_message)
+                listening.append(await nc.subscribe(subject, cb=relayed.on_message))
         cpu = CpuShares({"engine": processes[0].pid, **({"relay": processes[1].pid} if relay else {})})
         started = time.perf_counter()
         for subject, data, msg_id in commands:
@@ -222,6 +222,8 @@ async def measure_engine(url: str, dsn: str, count: int, rate: int, seconds: flo
         cpu_used, _ = cpu.per_unit(count)
         engine_state = msgspec.json.decode((await nc.request(RPC_STATE, b"", timeout=30)).data)
         print("engine stage timings (s):", engine_state["timings"], file=sys.stderr)
+        for subscription in listening:  # bots elsewhere would not spend these cores on it
+            await subscription.unsubscribe()
 
         # Latency at the fixed offered rate, then at half of it (the machine less busy).
         pids = {**{name: process.pid for name, process in zip(("engine", "relay"), processes)}, **servers}
