@@ -206,7 +206,7 @@ class Engine:
         unknown = self.applier.unknown_receipt_ids(incomings)
         if not unknown:
             return set()
-        return set(await asyncio.to_thread(self.store.existing_receipts, unknown))
+        return await asyncio.to_thread(self.store.stored_receipt_ids, unknown)
 
     async def _fetch_batch(self, limit: int) -> list:
         """The commands that have streamed in, up to `limit`, without lingering for more;

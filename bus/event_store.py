@@ -122,6 +122,7 @@ class ExchangeStore(Application):
     def __init__(self, dsn: str) -> None:
         self.dsn = dsn
         self.committer: store_commit.Committer | None = None  # opened by the first commit
+        self._receipt_lookup: psycopg.Cursor | None = None  # opened by the first look-up
         with schema_lock(dsn):  # the engine and the relay start together on a fresh database
             super().__init__(env=store_environment(dsn))
         # The engine's encoder of new events: the mapper's output in one pass (same bytes).
@@ -166,6 +167,8 @@ class ExchangeStore(Application):
     def close(self) -> None:
         if self.committer is not None:
             self.committer.close()
+        if self._receipt_lookup is not None:
+            self._receipt_lookup.connection.close()
         super().close()
 
     def encode_snapshot(self, aggregate: Any) -> Any:
@@ -202,6 +205,19 @@ class ExchangeStore(Application):
                 continue
             found[row["originator_id"]] = self._to_event(row)
         return found
+
+    def stored_receipt_ids(self, receipt_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of `receipt_ids` have a stored receipt: the engine intake's look-up, once per
+        chunk of new commands. Ids only, a prepared statement, on a connection of its own (no
+        pool round): about half the CPU of `existing_receipts`. A broken connection raises; the
+        engine then restarts with a new store."""
+        if self._receipt_lookup is None:
+            self._receipt_lookup = psycopg.connect(self.dsn, autocommit=True).cursor()
+        self._receipt_lookup.execute(
+            f"SELECT originator_id FROM {EVENTS_TABLE} "
+            "WHERE originator_id = ANY(%b::uuid[]) AND originator_version = 1 AND topic = %b",
+            (receipt_ids, RECEIPT_TOPIC), prepare=True, binary=True)
+        return {row[0] for row in self._receipt_lookup.fetchall()}
 
     def notification_ids_of(self, refs: Iterable[tuple[uuid.UUID, int]]) -> list[int]:
         """Log positions of the given (originator_id, version) events, ascending."""

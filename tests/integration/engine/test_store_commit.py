@@ -5,6 +5,7 @@ from eventsourcing.persistence import IntegrityError
 
 from bench.replay import TradingWorkload
 from bus.event_store import ExchangeStore
+from commands.receipts import new_receipt, receipt_id
 
 
 @pytest.fixture
@@ -47,3 +48,22 @@ def test_a_commit_behind_the_position_fails_whole(store):
 
 def test_a_batch_with_nothing_to_store_still_moves_the_position(store):
     assert store.commit([], 3) == [] and store.position() == 3
+
+
+def test_the_intake_look_up_finds_stored_receipts_only(store):
+    # Given a committed receipt and a domain aggregate created in the same batch
+    workload = TradingWorkload(accounts=1)
+    workload.setup()
+    events = workload.collect()
+    receipt = new_receipt(command_id="c1", owner="Bot1", sub_account=0, kind="PlaceOrder", seq=1, at=10**18,
+                          accepted=True)
+    assert events[0].originator_version == 1
+    store.commit([*events, receipt], 1)
+    unknown = receipt_id("Bot1", "c2")
+
+    # When the intake asks for it, the domain aggregate's id (also at version 1) and an unknown id
+    found = store.stored_receipt_ids([receipt.originator_id, events[0].originator_id, unknown])
+
+    # Then only the receipt is found, on every later look-up too (prepared, same connection)
+    assert found == {receipt.originator_id}
+    assert store.stored_receipt_ids([unknown]) == set()
