@@ -36,6 +36,7 @@ from pathlib import Path
 
 import msgspec
 import nats
+import uvloop
 from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
 from solders.keypair import Keypair
 
@@ -280,7 +281,7 @@ def main() -> None:
     if arguments.bare_consumer:
         asyncio.run(bare_consumer(arguments.bare_consumer))
         return
-    asyncio.run(run(arguments))
+    uvloop.run(run(arguments))  # as the services run: the bots share the 2 cores, cheaper is fairer
 
 
 if __name__ == "__main__":
