@@ -119,6 +119,8 @@ class Engine:
         """Load every aggregate from the store into a fresh exchange (used at start and on poison)."""
         started = time.perf_counter()
         exchange, position = await asyncio.to_thread(engine_replies.load_exchange, self.store)
+        # The first liquidation sweep would evaluate every account: do it now, not on the clock.
+        await asyncio.to_thread(exchange.prepare_liquidation_sweep)
         self.committed_seq = position
         self.log_position = await asyncio.to_thread(self.store.recorder.max_notification_id) or 0
         poison = self.applier.poison if self.applier else set()

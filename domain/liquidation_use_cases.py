@@ -91,11 +91,19 @@ class LiquidationUseCases:
         ratio first. Marks, prices and price validity are computed once for the whole sweep;
         maintenance margin ignores open orders, so only positions are read. A sub-account whose
         mark is still inside its safe band is skipped unevaluated (domain.mark_bands)."""
+        return self._scan_margins({s: self.margin_price_usable(s, at) for s in self.markets})
+
+    def prepare_liquidation_sweep(self) -> None:
+        """Make every safe band now (at start-up, before commands flow), so that the first
+        sweep evaluates only the accounts that moved since: the scan as if every price were
+        usable for margin, its findings dropped."""
+        self._scan_margins(dict.fromkeys(self.markets, True))
+
+    def _scan_margins(self, usable: dict[str, bool]) -> list[tuple[int, str]]:
         params = {s: m.params for s, m in self.markets.items()}
         env = MarginEnv(params=params, marks={s: self.mark_price(s) or 0 for s in self.markets},
                         prices=self.collateral_prices())
         marks = env.marks
-        usable = {s: self.margin_price_usable(s, at) for s in self.markets}
         bands = self._mark_bands
         bands.keep_if_still(params, asset_price(_USDC, env.prices))
         found = []
@@ -121,11 +129,13 @@ class LiquidationUseCases:
                 market = known[2]
                 if market is NO_POSITION or (market is not None and known[3] <= marks[market] <= known[4]):
                     continue
-            made = [band for number, sub in account.sub_accounts.items()
-                    if (band := evaluate(owner, number, sub)) is not None]
             # One band per account: that of its one sub-account with a position, if only one has.
-            band = made[0] if len(made) == 1 else NO_POSITION_BAND if not made else NO_BAND
-            known_bands[owner] = (account, account.version, *band)
+            band = NO_POSITION_BAND
+            for number, sub in account.sub_accounts.items():
+                made = evaluate(owner, number, sub)
+                if made is not None:
+                    band = made if band is NO_POSITION_BAND else NO_BAND
+            known_bands[owner] = (account, account.version, band[0], band[1], band[2])
         found.sort()
         return found
 

@@ -71,7 +71,7 @@ async def keep(sender: Sender, options, stop: asyncio.Event, metrics: KeeperMetr
             metrics.funding_answered(*outcome_of(receipt))
             log.info("funding settlement: %s", "ok" if receipt and receipt.accepted else receipt)
         # A liquidating sweep evaluates the accounts a price move took out of their safe bands
-        # (~0.05-0.1 s at 100k after a 1% move; every account, ~0.8 s, after an engine start).
+        # (~0.05-0.1 s at 100k after a 1% move; every account, ~1 s, after a parameter change).
         liquidate = options.liquidate and sweeps % options.liquidate_every == 0
         receipt = await sender.send(messages.RunRiskSweep(liquidate=liquidate))
         metrics.sweep_answered(liquidate, *outcome_of(receipt))

@@ -176,3 +176,23 @@ def test_any_event_on_the_account_drops_its_band():
     world.exchange.accounts[BOB].pay_funding(at, seq, sub_account=0, market="SOL-PERP", rate=0, amount=-5 * USDC,
                                              position_size=10 * ONE, period=0, index_price=PRICE)
     assert [key for _, key in world.exchange.liquidatable(at)] == [f"{BOB}/0"]
+
+
+def test_bands_prepared_at_start_up_serve_the_first_sweep():
+    # Given an exchange rebuilt with Bob just above maintenance and another trader far from it
+    world = just_above_maintenance()
+    world.trader(CAROL, 1_000)
+    trade(world, CAROL, 2)
+    world.exchange._mark_bands = MarkBands()  # noqa: SLF001 - as after a rebuild
+    world.refresh()
+
+    # When the engine prepares the sweep, then the price drops 10 cents
+    world.exchange.prepare_liquidation_sweep()
+    prepared = dict(world.exchange._mark_bands.by_owner)  # noqa: SLF001
+    world.price(world.exchange.oracles["SOL"].price - PRICE // 10)
+    at = world.commands.at
+
+    # Then the first sweep finds Bob, as a full evaluation does, and Carol's band spared her
+    assert [key for _, key in world.exchange.liquidatable(at)] == [f"{BOB}/0"] == \
+        [key for _, key in full_evaluation(world, at)]
+    assert world.exchange._mark_bands.by_owner[CAROL] is prepared[CAROL]  # noqa: SLF001
