@@ -16,12 +16,9 @@
     audit replays from it), no byte cap of its own: it is bounded by the server's JetStream
     ``max_store``, which each deployment sizes (a byte cap is reserved up front, so a fixed one
     fails on small test servers); the PostgreSQL store stays the source of truth;
-    max message 1 MiB (the server's default max payload); duplicate window 10 seconds — a
+    max message 1 MiB (the server's default max payload); duplicate window 2 minutes — a
     backstop only: the relay resumes after the last stored message and guards every publish
-    with ``Nats-Expected-Last-Sequence``, so the window needs to cover no more than a publish
-    retried at once, and every id in it costs the server memory and collector work (~2.7 events
-    per command: 2 minutes would hold ~1M ids at 3k commands/s); deny delete and purge, so
-    nobody can punch holes in it;
+    with ``Nats-Expected-Last-Sequence``; deny delete and purge, so nobody can punch holes in it;
     direct get allowed (fast "last message" read at relay start and for readers).
 
 Consumer ``engine`` on ``QD_CMD`` — durable pull, ack all (the ack of a batch's last command
@@ -93,7 +90,7 @@ EVENTS = StreamConfig(
     max_bytes=-1,
     max_msgs=-1,
     max_msg_size=1024 * KIB,
-    duplicate_window=10.0,
+    duplicate_window=120.0,
     deny_delete=True,
     deny_purge=True,
     allow_direct=True,
