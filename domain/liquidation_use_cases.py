@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from .collateral import asset_price, collateral_value
 from .ids import SETTLEMENT_ASSET, book_account_key, split_book_account_key
 from .liquidation import MAX_LIQUIDATIONS_PER_SWEEP, AdlCandidate, adl_plan, penalty_for, takeover_size
-from .mark_bands import NO_BAND, NO_POSITION, NO_POSITION_BAND
+from .mark_bands import NO_BAND, NO_POSITION, NO_POSITION_BAND, SEVERAL
 from .margin import Exposure, MarginEnv, equity, free_collateral, maintenance_requirement, summarize
 from .numbers import BPS, notional_floor
 from .oracle import InsuranceFund
@@ -127,7 +127,12 @@ class LiquidationUseCases:
             known = known_bands.get(owner)
             if known is not None and known[0] is account and known[1] == account.version:
                 market = known[2]
-                if market is NO_POSITION or (market is not None and known[3] <= marks[market] <= known[4]):
+                if market is NO_POSITION:
+                    continue
+                if market is SEVERAL:
+                    if all(low <= marks[m] <= high for m, low, high in known[3]):
+                        continue
+                elif market is not None and known[3] <= marks[market] <= known[4]:
                     continue
             # One band per account: that of its one sub-account with a position, if only one has.
             band = NO_POSITION_BAND

@@ -1,16 +1,17 @@
 """Safe mark bands: the sub-accounts a liquidation sweep may skip without re-evaluating them.
 
-A sub-account holding one position and no collateral but USDC stays at or above maintenance
-while its market's mark stays within a band around the mark at which it was last evaluated.
-The band's half-width is the largest mark move whose worst-case effect on equity minus
-requirement, rounding included, the slack measured then still covers (`safe_move`).
+A sub-account holding no collateral but USDC stays at or above maintenance while its market's
+mark stays within a band around the mark at which it was last evaluated. The band's half-width
+is the largest mark move whose worst-case effect on equity minus requirement, rounding
+included, the slack measured then still covers (`safe_move`); with positions in several
+markets, each market's band gets an equal share of the slack.
 
 A band holds while nothing else it depends on changed: the account (its aggregate version moves
 with every event, and events are the only way its state changes) and the market parameters
 (maintenance ratios); and while the USDC price (when it has an oracle) stays within 0.5% of the
 one the bands were first made at, part of each slack being set aside for that. Every other
-sub-account with a position (several markets, other collateral, already under maintenance) is
-evaluated exactly on every sweep.
+sub-account with a position (other collateral, already under maintenance) is evaluated exactly
+on every sweep.
 
 Bands only decide what is skipped, never what is found: a skipped sub-account is provably not
 liquidatable, so the sweep's result is the one a full evaluation gives. They are derived
@@ -44,16 +45,29 @@ def safe_move(slack: int, abs_base: int, mmr_bps: int) -> int:
     return (steps - 1) * BASE_SCALE // abs_base if steps > 1 else 0
 
 
-NO_POSITION = ""  # the band of an account without positions: nothing to evaluate
+
+class _Marker:
+    """A value in a band's market place that no market symbol can equal."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+NO_POSITION = _Marker("NO_POSITION")  # an account without positions: nothing to evaluate
 NO_POSITION_BAND = (NO_POSITION, 0, 0)
 NO_BAND = (None, 0, 0)  # evaluate it on every sweep
+SEVERAL = _Marker("SEVERAL")  # positions in several markets: one band per market
 
 
 class MarkBands:
     """`by_owner`: owner -> `(account, version, market, low, high)`: the account object and
     version the band was made at, and the band of its one sub-account with a position; market
-    `NO_BAND`'s None: evaluate the account on every sweep (several sub-accounts with positions,
-    or one that is not eligible); `NO_POSITION`: nothing to evaluate. Valid only while
+    `SEVERAL`: `low` holds one band per market; `NO_BAND`'s None: evaluate the account on every
+    sweep (several sub-accounts with positions, or one that is not eligible); `NO_POSITION`:
+    nothing to evaluate. Valid only while
     `known[0] is account and known[1] == account.version`; the sweep reads and writes it inline
     (domain.liquidation_use_cases.liquidatable): one tuple per account, the fewest objects for
     the collector to walk."""
@@ -75,22 +89,29 @@ class MarkBands:
             self._params, self._usdc_basis, self._usdc_tolerance = dict(params), usdc_price, usdc_price // 200
 
     def band(self, balances: dict[str, int], exposures: dict[str, Exposure], env: MarginEnv, slack: int) -> tuple:
-        """`(market, low, high)` for a sub-account `slack` above maintenance now; `NO_BAND`
-        unless it holds one position and no collateral but USDC, and is not under maintenance.
+        """`(market, low, high)` for a sub-account `slack` above maintenance now, holding one
+        position and no collateral but USDC; `(SEVERAL, ((market, low, high), ...), 0)` for one
+        holding positions in several markets: each market gets an equal share of the slack,
+        and the account is safe while every mark is inside its own band (the shifts of equity
+        minus requirement add up market by market). `NO_BAND` for any other, or one under
+        maintenance.
 
         The USDC price may be anywhere within 2 tolerances of the one `slack` was measured at:
         the USDC balance's value moves by at most ceil(|usdc| * 2 tolerances / 1e6) + 1, set
         aside first."""
         usdc = balances.get(USDC)
-        if len(exposures) != 1 or len(balances) > 1 or (balances and usdc is None):
+        if len(balances) > 1 or (balances and usdc is None):
             return NO_BAND
         covered = slack - (-(-abs(usdc or 0) * 2 * self._usdc_tolerance // USDC_SCALE) + 1)
         if covered < 0:
             return NO_BAND
-        (market, exposure), = exposures.items()
-        size = abs(exposure.base)
-        params = env.params[market]
-        mmr = params.ratios_for(size)[1] if params.margin_tiers else params.maintenance_margin_bps
-        move = safe_move(covered, size, mmr)
-        mark = env.marks[market]
-        return (market, mark - move, mark + move)
+        share = covered // len(exposures)
+        bands = []
+        for market, exposure in exposures.items():
+            size = abs(exposure.base)
+            params = env.params[market]
+            mmr = params.ratios_for(size)[1] if params.margin_tiers else params.maintenance_margin_bps
+            move = safe_move(share, size, mmr)
+            mark = env.marks[market]
+            bands.append((market, mark - move, mark + move))
+        return bands[0] if len(bands) == 1 else (SEVERAL, tuple(bands), 0)

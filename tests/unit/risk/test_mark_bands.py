@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from domain.mark_bands import MarkBands, safe_move
 from domain.margin import Exposure, MarginEnv, equity, maintenance_requirement
 from domain.market_params import MarketParams
+from tests.unit.domain.conftest import SOL_MARKET
 
 from .world import ALICE, BOB, CAROL, DAVE, LIQUIDATOR, ONE, PRICE, SECOND, USDC, World
 
@@ -49,6 +50,47 @@ def test_inside_its_band_a_healthy_sub_account_stays_healthy(size, long, entry_p
             assert slack_at(moved, base, entry, usdc, mmr, basis + int(tolerance * usdc_now)) >= 0
 
 
+def two_market_env(marks: dict[str, int], mmrs: dict[str, int]) -> MarginEnv:
+    params = {market: MarketParams(base_asset=market, tick_size=1, lot_size=1, min_size=1, max_leverage=1,
+                                   initial_margin_bps=10_000, maintenance_margin_bps=mmrs[market],
+                                   maker_fee_bps=0, taker_fee_bps=0) for market in marks}
+    return MarginEnv(params=params, marks=marks, prices={})
+
+
+POSITION = st.tuples(st.integers(-10**12, 10**12).filter(bool), st.integers(1, 10**8), st.integers(0, 9_999),
+                     st.integers(0, 10**8))  # base, entry price, mmr, mark
+
+
+@settings(max_examples=400, deadline=None)
+@given(first=POSITION, second=POSITION, usdc=st.integers(-10**10, 10**12),
+       where=st.tuples(st.floats(-1, 1), st.floats(-1, 1)))
+def test_with_two_positions_every_mark_inside_its_band_keeps_the_account_healthy(first, second, usdc, where):
+    markets = ("A-PERP", "B-PERP")
+    exposures = {m: Exposure(base, abs(base) * price // 10**9) for m, (base, price, _, _) in zip(markets, (first, second))}
+    mmrs = {m: mmr for m, (_, _, mmr, _) in zip(markets, (first, second))}
+    marks = {m: mark for m, (_, _, _, mark) in zip(markets, (first, second))}
+
+    def slack(at_marks: dict[str, int]) -> int:
+        env = two_market_env(at_marks, mmrs)
+        return equity({"USDC": usdc}, exposures, env, maintenance=True) - maintenance_requirement(exposures, env)
+
+    bands = MarkBands()
+    bands.keep_if_still({}, PRICE)
+    now = slack(marks)
+    if now < 0:
+        return
+    kind, per_market, _ = bands.band({"USDC": usdc}, exposures, two_market_env(marks, mmrs), now)
+    if kind is None:  # too close to maintenance for a band: evaluated on every sweep
+        return
+    (_, low_a, high_a), (_, low_b, high_b) = per_market
+    inside = [(a, b) for a in (low_a, high_a) for b in (low_b, high_b)]  # every corner
+    inside.append((marks["A-PERP"] + int((high_a - marks["A-PERP"]) * where[0]),
+                   marks["B-PERP"] + int((high_b - marks["B-PERP"]) * where[1])))
+    for a, b in inside:
+        if a >= 0 and b >= 0:
+            assert slack({"A-PERP": a, "B-PERP": b}) >= 0
+
+
 def test_a_usdc_price_beyond_the_tolerance_drops_every_band():
     bands = MarkBands()
     bands.keep_if_still({}, PRICE)
@@ -77,9 +119,11 @@ def full_evaluation(world: World, at: int) -> list:
 
 
 TRADERS = [BOB, CAROL, DAVE]
+MARKETS = ["SOL-PERP", "BTC-PERP"]  # a trader may hold positions in both
+BASE = {"SOL-PERP": "SOL", "BTC-PERP": "BTC"}
 STEPS = st.lists(st.one_of(
-    st.tuples(st.just("price"), st.integers(-20, 12)),          # % move of the oracle
-    st.tuples(st.just("trade"), st.integers(0, 2), st.integers(-20, 20)),  # a trader's fill vs Alice
+    st.tuples(st.just("price"), st.sampled_from(MARKETS), st.integers(-20, 12)),  # % move of an oracle
+    st.tuples(st.just("trade"), st.sampled_from(MARKETS), st.integers(0, 2), st.integers(-20, 20)),  # vs Alice
     st.tuples(st.just("deposit"), st.integers(0, 2), st.integers(1, 500)),
     st.tuples(st.just("sol_collateral"), st.integers(0, 2), st.integers(1, 5)),
     st.tuples(st.just("withdraw"), st.integers(0, 2), st.integers(1, 500)),
@@ -94,21 +138,26 @@ STEPS = st.lists(st.one_of(
        leverage=st.lists(st.integers(-18, 18).filter(bool), min_size=3, max_size=3), steps=STEPS)
 def test_the_sweep_finds_what_a_full_evaluation_finds(collateral, leverage, steps):
     world = World(insurance=1_000_000 * USDC)
+    world.do("create_market", **(SOL_MARKET | {"symbol": "BTC-PERP", "base_asset": "BTC"}))
+    world.do("set_oracle_price", symbol="BTC", price=100 * PRICE)
     world.trader(ALICE, 1_000_000)
     world.trader(LIQUIDATOR, 2_000_000)
     for owner, usdc, times in zip(TRADERS, collateral, leverage):
         world.trader(owner, usdc)
-        trade(world, owner, usdc * times // 100)
+        trade(world, owner, usdc * times // 200, "SOL-PERP")
+        if usdc % 3:  # two traders in three hold positions in both markets
+            trade(world, owner, usdc * times // 200 * (1 if usdc % 2 else -1), "BTC-PERP")
     for step in steps:
-        world.refresh()
-        if "USDC" in world.exchange.oracles:  # a stale collateral price would refuse the trades
-            world.do("set_oracle_price", symbol="USDC", price=world.exchange.oracles["USDC"].price)
+        for symbol in ("SOL", "BTC", "USDC"):  # fresh prices: a stale one would refuse the trades
+            if symbol in world.exchange.oracles:
+                world.do("set_oracle_price", symbol=symbol, price=world.exchange.oracles[symbol].price)
         kind, *values = step
-        price = world.exchange.oracles["SOL"].price
         if kind == "price":
-            world.price(max(PRICE, price * (100 + values[0]) // 100 // 1_000 * 1_000))
+            price = world.exchange.oracles[BASE[values[0]]].price
+            world.do("set_oracle_price", symbol=BASE[values[0]],
+                     price=max(PRICE, price * (100 + values[1]) // 100 // 1_000 * 1_000))
         elif kind == "trade":
-            trade(world, TRADERS[values[0]], values[1])
+            trade(world, TRADERS[values[1]], values[2], values[0])
         elif kind == "deposit":
             world.attempt("deposit", owner=TRADERS[values[0]], sub_account=0, asset="USDC", amount=values[1] * USDC)
         elif kind == "sol_collateral":
@@ -126,15 +175,17 @@ def test_the_sweep_finds_what_a_full_evaluation_finds(collateral, leverage, step
         assert world.exchange.liquidatable(at) == full_evaluation(world, at)
 
 
-def trade(world: World, owner: str, lots: int) -> None:
-    """`owner` buys (lots > 0) or sells `lots` SOL from/to Alice at the oracle price."""
+def trade(world: World, owner: str, lots: int, market: str = "SOL-PERP") -> None:
+    """`owner` buys (lots > 0) or sells `lots` from/to Alice at the oracle price."""
     if lots == 0:
         return
-    price = world.exchange.oracles["SOL"].price // 1_000 * 1_000
+    price = world.exchange.oracles[BASE[market]].price
+    world.do("set_oracle_price", symbol=BASE[market], price=price)  # fresh, or the orders are refused
+    price = price // 1_000 * 1_000
     side, other = ("buy", "sell") if lots > 0 else ("sell", "buy")
-    world.attempt("place_order", owner=ALICE, sub_account=0, market="SOL-PERP", side=other, size=abs(lots) * ONE,
+    world.attempt("place_order", owner=ALICE, sub_account=0, market=market, side=other, size=abs(lots) * ONE,
                   price=price)
-    world.attempt("place_order", owner=owner, sub_account=0, market="SOL-PERP", side=side, size=abs(lots) * ONE,
+    world.attempt("place_order", owner=owner, sub_account=0, market=market, side=side, size=abs(lots) * ONE,
                   price=price)
     world.attempt("cancel_all", owner=ALICE)
 
