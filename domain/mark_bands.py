@@ -15,8 +15,9 @@ on every sweep.
 
 Bands only decide what is skipped, never what is found: a skipped sub-account is provably not
 liquidatable, so the sweep's result is the one a full evaluation gives. They are derived
-state, outside the state hash, and rebuilt by the first sweep after a start-up; a 100k-account
-sweep after a 1% move evaluates only the accounts the move brought near maintenance.
+state, outside the state hash, made again after a start-up (the engine does it while it
+rebuilds the exchange: `Exchange.prepare_liquidation_sweep`); a 100k-account sweep after a 1%
+move evaluates only the accounts the move brought near maintenance.
 """
 
 from typing import Any
@@ -45,7 +46,6 @@ def safe_move(slack: int, abs_base: int, mmr_bps: int) -> int:
     return (steps - 1) * BASE_SCALE // abs_base if steps > 1 else 0
 
 
-
 class _Marker:
     """A value in a band's market place that no market symbol can equal."""
 
@@ -64,16 +64,15 @@ SEVERAL = _Marker("SEVERAL")  # positions in several markets: one band per marke
 
 class MarkBands:
     """`by_owner`: owner -> `(account, version, market, low, high)`: the account object and
-    version the band was made at, and the band of its one sub-account with a position; market
-    `SEVERAL`: `low` holds one band per market; `NO_BAND`'s None: evaluate the account on every
+    version the band was made at, and the band of its one sub-account with a position. Market
+    `SEVERAL`: `low` holds one band per market; None (`NO_BAND`): evaluate the account on every
     sweep (several sub-accounts with positions, or one that is not eligible); `NO_POSITION`:
-    nothing to evaluate. Valid only while
-    `known[0] is account and known[1] == account.version`; the sweep reads and writes it inline
-    (domain.liquidation_use_cases.liquidatable): one tuple per account, the fewest objects for
-    the collector to walk."""
+    nothing to evaluate. Valid only while `known[0] is account and known[1] == account.version`.
+    The sweep reads and writes it inline (domain.liquidation_use_cases): one tuple per account,
+    the fewest objects for the collector to walk."""
 
     def __init__(self) -> None:
-        self.by_owner: dict[str, tuple[Any, int, list]] = {}
+        self.by_owner: dict[str, tuple] = {}
         self._params: dict[str, Any] | None = None  # none yet: the first sweep sets the basis
         self._usdc_basis = self._usdc_tolerance = 0
 
