@@ -14,10 +14,14 @@ from .world import ALICE, BOB, CAROL, DAVE, LIQUIDATOR, ONE, PRICE, SECOND, USDC
 MARKET = "SOL-PERP"
 
 
+def params_with(mmr: int) -> MarketParams:
+    """A market whose only figure that matters here is its maintenance ratio."""
+    return MarketParams(base_asset="X", tick_size=1, lot_size=1, min_size=1, max_leverage=1,
+                        initial_margin_bps=10_000, maintenance_margin_bps=mmr, maker_fee_bps=0, taker_fee_bps=0)
+
+
 def env_at(mark: int, mmr: int, usdc_price: int = PRICE) -> MarginEnv:
-    params = MarketParams(base_asset="SOL", tick_size=1, lot_size=1, min_size=1, max_leverage=1,
-                          initial_margin_bps=10_000, maintenance_margin_bps=mmr, maker_fee_bps=0, taker_fee_bps=0)
-    return MarginEnv(params={MARKET: params}, marks={MARKET: mark}, prices={"USDC": usdc_price})
+    return MarginEnv(params={MARKET: params_with(mmr)}, marks={MARKET: mark}, prices={"USDC": usdc_price})
 
 
 def slack_at(mark: int, base: int, entry: int, usdc: int, mmr: int, usdc_price: int = PRICE) -> int:
@@ -51,10 +55,7 @@ def test_inside_its_band_a_healthy_sub_account_stays_healthy(size, long, entry_p
 
 
 def two_market_env(marks: dict[str, int], mmrs: dict[str, int]) -> MarginEnv:
-    params = {market: MarketParams(base_asset=market, tick_size=1, lot_size=1, min_size=1, max_leverage=1,
-                                   initial_margin_bps=10_000, maintenance_margin_bps=mmrs[market],
-                                   maker_fee_bps=0, taker_fee_bps=0) for market in marks}
-    return MarginEnv(params=params, marks=marks, prices={})
+    return MarginEnv(params={market: params_with(mmrs[market]) for market in marks}, marks=marks, prices={})
 
 
 POSITION = st.tuples(st.integers(-10**12, 10**12).filter(bool), st.integers(1, 10**8), st.integers(0, 9_999),
