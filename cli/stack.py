@@ -49,8 +49,7 @@ SERVICES = (
     Service("projectors", "projections.run", ("all",), metrics=10),  # 10, 11, ...: one per model
     Service("read-api", "read_api", metrics=2),
     Service("price-feed", "risk.feed", ("synthetic",), metrics=3),
-    Service("keeper", "risk.keeper", ("--liquidate", "--liquidate-every", "5",
-                                      "--dev-fund-usdc", "1000000"), metrics=4),
+    Service("keeper", "risk.keeper", ("--liquidate", "--dev-fund-usdc", "1000000"), metrics=4),
     Service("devnet", "onchain.devnet", listens_on=8899),  # our program in LiteSVM behind a JSON-RPC
     Service("deposit-watcher", "onchain.watcher", metrics=5),
     Service("settler", "onchain.settler", metrics=6),

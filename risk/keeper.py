@@ -8,7 +8,7 @@
   (the engine settles at the command's time; a missed hour is caught up once, never twice).
 Signed with the operator key (QD_ADMIN_KEYFILE convention). Failures are reported and retried
 with back-off; the keeper never crashes on them. For `make run`:
-`python -m risk.keeper --liquidate --liquidate-every 5 --dev-fund-usdc 1000000`.
+`python -m risk.keeper --liquidate --dev-fund-usdc 1000000` (a liquidating sweep every second).
 
 With --metrics-port (default $QD_METRICS_PORT) it serves /metrics (sweeps and liquidating sweeps
 by outcome and reason, funding settlements, last sweep time: observability.metrics.KeeperMetrics),
