@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 import nats
+from nats.js.api import AckPolicy
 
 from bus import engine_replies, streams, subjects
 from bus.engine_batch import BatchApplier, CommitJob, PoisonCommand, ReceiptCache
@@ -108,7 +109,7 @@ class Engine:
         self.subscription = await position_consumer(self.js, self.committed_seq)
         info = await self.js.consumer_info(streams.COMMANDS_STREAM, streams.ENGINE_CONSUMER)
         # With AckPolicy.ALL one ack of the batch's last message acknowledges all of it.
-        self.ack_last_only = str(getattr(info.config.ack_policy, "value", info.config.ack_policy)) == "all"
+        self.ack_last_only = streams.setting_value(info.config.ack_policy) == AckPolicy.ALL.value
         self.rpc = [
             await self.nc.subscribe(subjects.RPC_RECEIPT, cb=self._answer_receipt_query),
             await self.nc.subscribe(RPC_STATE, cb=self._answer_state_query),

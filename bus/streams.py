@@ -154,14 +154,15 @@ async def _declare_consumer(js: JetStreamContext, stream_name: str, config: Cons
         info = await js.consumer_info(stream_name, config.durable_name)
     except NotFoundError:
         info = None
-    if info is not None and _value(info.config.ack_policy) != _value(config.ack_policy):
+    if info is not None and setting_value(info.config.ack_policy) != setting_value(config.ack_policy):
         log.warning("consumer %s on %s: ack policy %s -> %s; replacing it", config.durable_name,
-                    stream_name, _value(info.config.ack_policy), _value(config.ack_policy))
+                    stream_name, setting_value(info.config.ack_policy), setting_value(config.ack_policy))
         await js.delete_consumer(stream_name, config.durable_name)
     await js.add_consumer(stream_name, config)
 
 
-def _value(setting: object) -> object:
+def setting_value(setting: object) -> object:
+    """A config setting as nats-py may give it back: an enum member or its plain value."""
     return setting.value if hasattr(setting, "value") else setting
 
 
@@ -186,6 +187,6 @@ async def _declare_stream(js: JetStreamContext, config: StreamConfig, replicas: 
 def _differs(current: StreamConfig, wanted: StreamConfig) -> bool:
     return any(  # a field the wanted config leaves unset (None) is not ours to enforce
         getattr(wanted, field) is not None
-        and _value(getattr(current, field)) != _value(getattr(wanted, field))
+        and setting_value(getattr(current, field)) != setting_value(getattr(wanted, field))
         for field in _COMPARED_FIELDS
     )
