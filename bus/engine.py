@@ -42,6 +42,7 @@ from bus.engine_batch import BatchApplier, CommitJob, PoisonCommand, ReceiptCach
 from bus.engine_consumer import position_consumer
 from bus.engine_intake import CheckedCommands, OperatorKeys, receive_batch
 from bus.event_store import ExchangeStore
+from observability.lifecycle import run_restarting
 
 if TYPE_CHECKING:
     from observability.health import Readiness
@@ -139,9 +140,11 @@ class Engine:
                     time.perf_counter() - started)
 
     # --- the loop ---------------------------------------------------------------------------
-    async def run(self) -> None:
-        """Three stages in one event loop: intake (fetch + signature checks in a worker process
-        + checks + receipt look-up, streaming ahead of the apply) -> apply -> commit."""
+    async def run(self, stop: asyncio.Event) -> None:
+        """Until `stop`, three stages in one event loop: intake (fetch + signature checks in a
+        worker process + checks + receipt look-up, streaming ahead of the apply) -> apply ->
+        commit."""
+        self.stopping = stop
         tasks = [asyncio.create_task(self._intake_loop()),
                  asyncio.create_task(self._commit_loop())]
         try:
@@ -341,19 +344,13 @@ async def run_forever(settings: EngineSettings, stop: asyncio.Event,
                       metrics: EngineMetrics | None = None, readiness: Readiness | None = None) -> None:
     """Run the engine, restarting it from the store after any write-path failure; with
     `metrics`, count its batches and outcomes; with `readiness`, report its NATS connection."""
-    while not stop.is_set():
+    def new_engine() -> Engine:
         engine = Engine(settings, metrics)
-        engine.stopping = stop
         if readiness is not None:
-            readiness.add("nats", lambda engine=engine: engine.nc is not None and engine.nc.is_connected)
-        try:
-            await engine.start()
-            await engine.run()
-        except Exception:  # noqa: BLE001
-            log.exception("engine failed; restarting in 1 s")
-            await asyncio.sleep(1)
-        finally:
-            await engine.close()
+            readiness.add("nats", lambda: engine.nc is not None and engine.nc.is_connected)
+        return engine
+
+    await run_restarting(new_engine, stop, log, "engine")
 
 
 def settings_from_arguments(argv: list[str] | None = None) -> EngineSettings:
