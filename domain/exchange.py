@@ -61,6 +61,8 @@ from .account_use_cases import AccountUseCases
 from .collateral import asset_price
 from .funding_use_cases import FundingUseCases
 from .liquidation_use_cases import LiquidationUseCases
+from .mark_bands import MarkBands
+from .margin_scan import MarginScan
 from .ids import Asset, is_valid_market_symbol
 from .market import Market
 from .market_params import MarketParams, MarketStatus, check_market_params
@@ -70,7 +72,6 @@ from .oracle_use_cases import OracleUseCases
 from .order_use_cases import OrderOutcome, OrderUseCases
 from .rejections import RejectReason, Rejected
 from .state_hash import state_hash
-from .mark_bands import MarkBands
 from .time_use_cases import ExpirySweep, TimeUseCases
 from .settlement_batches import Settlement
 from .settlement_use_cases import SettlementUseCases
@@ -81,7 +82,7 @@ __all__ = ["Exchange", "ExpirySweep", "OrderOutcome", "Rejected", "RejectReason"
 
 
 class Exchange(AccountUseCases, OrderUseCases, TimeUseCases, OracleUseCases, FundingUseCases, LiquidationUseCases,
-               SettlementUseCases):
+               MarginScan, SettlementUseCases):
     """All of the exchange's aggregates, in memory, and the use cases over them."""
 
     def __init__(self) -> None:

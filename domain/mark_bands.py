@@ -68,7 +68,7 @@ class MarkBands:
     `SEVERAL`: `low` holds one band per market; None (`NO_BAND`): evaluate the account on every
     sweep (several sub-accounts with positions, or one that is not eligible); `NO_POSITION`:
     nothing to evaluate. Valid only while `known[0] is account and known[1] == account.version`.
-    The sweep reads and writes it inline (domain.liquidation_use_cases): one tuple per account,
+    The sweep reads and writes it inline (domain.margin_scan): one tuple per account,
     the fewest objects for the collector to walk."""
 
     def __init__(self) -> None:
