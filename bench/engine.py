@@ -41,7 +41,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
 from solders.keypair import Keypair
 
 from bench.cpu import CpuShares
-from bench.report import emit
+from bench.report import emit, percentile
 from bus import streams, subjects
 from bus.engine import RPC_STATE
 from commands import envelope as envelopes
@@ -174,10 +174,9 @@ async def paced_latency(nc, traders: list[Keypair], rate: int, seconds: float, p
     await asyncio.wait_for(latency.done, 120)
     cpu_us, busy = cpu.per_unit(count)
     await subscription.unsubscribe()
-    ordered = sorted(latency.latencies)
-    return {"rate": rate, "p50_ms": round(ordered[len(ordered) // 2] * 1000, 2),
-            "p99_ms": round(ordered[int(len(ordered) * 0.99)] * 1000, 2), "cpu_us": cpu_us,
-            "machine_busy": busy}
+    ordered = sorted(waited * 1000 for waited in latency.latencies)
+    return {"rate": rate, "p50_ms": percentile(ordered, 0.5), "p99_ms": percentile(ordered, 0.99),
+            "cpu_us": cpu_us, "machine_busy": busy}
 
 
 async def measure_engine(url: str, dsn: str, count: int, rate: int, seconds: float, relay: bool,

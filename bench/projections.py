@@ -34,7 +34,7 @@ import nats
 import psutil
 import psycopg
 
-from bench.report import emit
+from bench.report import emit, percentile
 from bus import streams
 from deploy.local.nats import NatsServer
 from deploy.local.postgres import Postgres
@@ -175,10 +175,6 @@ async def measure_lag(url: str, dsn: str, events, rate: int, seconds: float, bat
         publisher.join(30)
     await nc.close()
     return sorted((committed_at[p] - stamps[p]) * 1000 for p in handled)
-
-
-def percentile(values: list[float], q: float) -> float:
-    return round(values[min(len(values) - 1, int(q * len(values)))], 2) if values else 0.0
 
 
 async def main_async(args) -> None:

@@ -38,7 +38,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from bench.cpu import tree_cpu
-from bench.report import emit
+from bench.report import emit, percentile
 from deploy.local.ports import free_port, wait_for_port
 from deploy.local.postgres import Postgres
 from projections.offline import project_events
@@ -184,10 +184,6 @@ async def sign_in(port: int) -> str:
     token = json.loads(await connection.reader.readexactly(length))["token"]
     connection.writer.close()
     return f"Authorization: Bearer {token}\r\n"
-
-
-def percentile(values: list[float], q: float) -> float:
-    return round(values[min(len(values) - 1, int(q * len(values)))], 2) if values else 0.0
 
 
 async def main_async(args) -> None:

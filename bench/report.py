@@ -11,3 +11,8 @@ def emit(*, bench: str, value: float, unit: str, limit: float | None, **extra: o
     sys.stdout.flush()
     print(json.dumps(record), flush=True)
     return record
+
+
+def percentile(ordered: list[float], q: float) -> float:
+    """The `q` quantile (0..1) of values sorted ascending, rounded to 2 places (0.0 if none)."""
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2) if ordered else 0.0

@@ -17,7 +17,8 @@ from pathlib import Path
 import psutil
 
 from bench.cpu import machine_busy, tree_cpu
-from bench.read_api import dashboard_paths, http_load, percentile, sign_in
+from bench.read_api import dashboard_paths, http_load, sign_in
+from bench.report import percentile
 from bench.service_processes import service
 from deploy.local.nats import stop_process
 from deploy.local.ports import free_port, wait_for_port
