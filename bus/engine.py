@@ -37,7 +37,7 @@ import msgspec
 import nats
 from nats.js.api import AckPolicy
 
-from bus import engine_replies, streams, subjects
+from bus import engine_replies, nats_servers, streams, subjects
 from bus.engine_batch import BatchApplier, CommitJob, PoisonCommand, ReceiptCache
 from bus.engine_consumer import position_consumer
 from bus.engine_intake import CheckedCommands, OperatorKeys, receive_batch
@@ -94,10 +94,7 @@ class Engine:
     # --- start-up ----------------------------------------------------------------------------
     async def start(self) -> None:
         """Connect, declare the streams, rebuild the exchange, position the consumer."""
-        self.nc = await nats.connect(
-            self.settings.nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
-            name="qd-engine",
-        )
+        self.nc = await nats_servers.connect(self.settings.nats_url, "qd-engine", reconnect_time_wait=0.5)
         self.js = self.nc.jetstream()
         if self.settings.declare_streams:
             await streams.declare(self.js)

@@ -36,13 +36,12 @@ import time
 from collections import deque
 from typing import Any
 
-import nats
 import psycopg
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from psycopg import sql
 
-from bus import streams, subjects
+from bus import nats_servers, streams, subjects
 from bus.relay_publisher import PipelinedPublisher, PublishRefused
 from bus.relay_source import Outgoing, StoreSource
 from observability.health import add_metrics_port_option, serve_operations
@@ -235,7 +234,7 @@ def open_source(dsn: str, attempts: int = 10) -> StoreSource:
 
 async def main(nats_url: str, dsn: str, window: int, metrics_port: int = -1) -> None:
     """Bootstrap: connect, declare the streams, relay until SIGTERM/SIGINT."""
-    connection = await nats.connect(nats_url, max_reconnect_attempts=-1, name="qd-relay")
+    connection = await nats_servers.connect(nats_url, "qd-relay")
     await streams.declare(connection.jetstream())
     source = await asyncio.to_thread(open_source, dsn)
     relay = Relay(connection, source, window=window, metrics=RelayMetrics())

@@ -21,11 +21,10 @@ import time
 import uuid
 
 import msgspec
-import nats
 from nats.aio.client import Client
 from solders.keypair import Keypair
 
-from bus import subjects
+from bus import nats_servers, subjects
 from bus.relay_publisher import PipelinedPublisher
 from client.events import EventFeed
 from commands import envelope as envelopes
@@ -68,8 +67,7 @@ class BotClient:
     @classmethod
     async def connect(cls, nats_url: str, keypair: Keypair, **options) -> "BotClient":
         """Connect to NATS (one URL, or several comma-separated: a cluster) and listen for receipts."""
-        connection = await nats.connect(servers=nats_url.split(","), max_reconnect_attempts=-1,
-                                        name="qd-bot")
+        connection = await nats_servers.connect(nats_url, "qd-bot")
         client = cls(connection, keypair, **options)
         await client.start()
         return client

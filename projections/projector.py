@@ -14,9 +14,9 @@ import contextlib
 import datetime
 import logging
 
-import nats
 import nats.errors
 
+from bus import nats_servers
 from projections.catalog import active_schema, ensure_active
 from projections.consumer import Feed, declare_consumer
 from projections.flavour import detect_flavour, supports_copy
@@ -54,7 +54,7 @@ async def run_projector(name: str, nats_url: str, dsn: str, *, batch_size: int =
     with `markets`, only those markets' events, as one partition of the model (partition.py)."""
     stop = stop or asyncio.Event()
     conn = open_projector_connection(dsn)
-    nc = await nats.connect(servers=nats_url.split(","), max_reconnect_attempts=-1)
+    nc = await nats_servers.connect(nats_url, "qd-projector")
     if readiness is not None:
         readiness.add("nats", lambda: nc.is_connected)
         readiness.add("store", lambda: not conn.closed)

@@ -28,7 +28,6 @@ import os
 import time
 from dataclasses import dataclass, field
 
-import nats
 import psycopg
 from solana.rpc.core import RPCException
 from solders.instruction import Instruction
@@ -44,6 +43,7 @@ from onchain.settler import log_chain
 from onchain.settler.batch import (MAX_ACCOUNT_LOCKS, SettlementBatch, associated_token_address, batch_from,
                                    fits)
 from onchain.settler.event_feed import AccountEventFeed, payload
+from bus import nats_servers
 from client.bot_client import BotClient
 from onchain.settler.journal import Journal
 from onchain.settler.lookup import SettlerLookupTable
@@ -96,7 +96,7 @@ class Settler:
 
     async def start(self) -> None:
         """Connect, check the audit chain, open the fee and pool accounts, reconcile."""
-        self.nc = await nats.connect(self.settings.nats_url, max_reconnect_attempts=-1, name="qd-settler")
+        self.nc = await nats_servers.connect(self.settings.nats_url, "qd-settler")
         self.conn = await asyncio.to_thread(psycopg.connect, self.settings.pg_dsn, autocommit=True)
         if self.settings.install_chain:
             await asyncio.to_thread(log_chain.install, self.conn)
