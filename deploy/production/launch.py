@@ -34,8 +34,13 @@ class Entry:
     flags: Callable[[s.ServiceSettings], list[str]]
 
 
+def _nats(c: s.NatsClientSettings) -> list[str]:
+    # Every node, comma-separated: a service restarted while its first node is down needs another
+    return ["--nats", ",".join(c.nats_servers)]
+
+
 def _engine(c: s.EngineSettings) -> list[str]:
-    flags = ["--nats", c.nats_servers[0], "--batch-size", str(c.engine_batch_size),
+    flags = [*_nats(c), "--batch-size", str(c.engine_batch_size),
              "--verify-workers", str(c.engine_verify_workers),
              "--snapshot-every", str(c.engine_snapshot_every), "--log-level", c.log_level]
     flags += [f for key in c.admin_pubkey for f in ("--admin", key)]
@@ -45,13 +50,13 @@ def _engine(c: s.EngineSettings) -> list[str]:
 
 def _relay(c: s.RelaySettings) -> list[str]:
     # --pg: the relay reads QD_PG_DSN itself (kept off the process list).
-    return ["--nats", c.nats_servers[0], "--window", str(c.relay_window),
+    return [*_nats(c), "--window", str(c.relay_window),
             "--metrics-port", str(c.metrics_port)]
 
 
 def _projector(c: s.ProjectorSettings) -> list[str]:
     # --pg: projections.run reads QD_PG_DSN itself (kept off the process list).
-    return [c.projector, "--nats", c.nats_servers[0], "--batch", str(c.projector_batch),
+    return [c.projector, *_nats(c), "--batch", str(c.projector_batch),
             "--metrics-port", str(c.metrics_port), "--log-level", c.log_level,
             *(["--markets", ",".join(c.projector_markets)] if c.projector_markets else [])]
 
@@ -68,18 +73,17 @@ def _read_api(c: s.ReadApiSettings) -> list[str]:
 
 def _chain(c: s.ChainSettings) -> list[str]:
     # Everything else the settler and the watcher read from the environment themselves.
-    return ["--nats", c.nats_servers[0], "--metrics-port", str(c.metrics_port)]
+    return [*_nats(c), "--metrics-port", str(c.metrics_port)]
 
 
 def _price_feed(c: s.PriceFeedSettings) -> list[str]:
     source = ["hermes", c.price_hermes_url] if c.price_source == "pyth" else ["synthetic"]
-    # The bot client takes every node of the cluster, comma-separated.
-    return ["--nats", ",".join(c.nats_servers), "--admin-keyfile", str(c.price_feed_keypair),
+    return [*_nats(c), "--admin-keyfile", str(c.price_feed_keypair),
             "--interval", str(c.price_interval), "--metrics-port", str(c.metrics_port), *source]
 
 
 def _keeper(c: s.KeeperSettings) -> list[str]:
-    return ["--nats", ",".join(c.nats_servers), "--admin-keyfile", str(c.keeper_keypair),
+    return [*_nats(c), "--admin-keyfile", str(c.keeper_keypair),
             "--sweep-interval", str(c.keeper_sweep_interval), "--funding-delay", str(c.keeper_funding_delay),
             "--liquidate-every", str(c.keeper_liquidate_every), "--metrics-port", str(c.metrics_port),
             *(["--liquidate"] if c.keeper_liquidate else [])]

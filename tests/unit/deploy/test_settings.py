@@ -74,13 +74,13 @@ def test_launched_flags_are_the_ones_the_engine_and_relay_accept(monkeypatch):
     command = command_for("engine", env)
     assert command[1:3] == ["-m", "bus.standby"] and DSN not in command  # every engine under the lease
     parsed = settings_from_arguments([*command[3:], "--pg", DSN])
-    assert parsed.nats_url == "nats://a:4222" and parsed.batch_size == 500
+    assert parsed.nats_url == "nats://a:4222,nats://b:4222" and parsed.batch_size == 500
     assert parsed.operators.admin == frozenset({KEY}) and parsed.operators.deposit_watchers == frozenset({KEY})
     monkeypatch.setenv("QD_PG_DSN", DSN)  # what the launcher's exec keeps in the environment
     relay_command = command_for("relay", env)
     assert DSN not in relay_command
     relay = bus.relay._parse_args(relay_command[3:])
-    assert (relay.nats, relay.pg, relay.window, relay.metrics_port) == ("nats://a:4222", DSN, 1000, 9100)
+    assert (relay.nats, relay.pg, relay.window, relay.metrics_port) == ("nats://a:4222,nats://b:4222", DSN, 1000, 9100)
 
 
 def test_launched_flags_are_the_ones_the_projector_accepts(monkeypatch):
@@ -133,9 +133,9 @@ def test_launched_settler_and_watcher_read_the_same_environment(monkeypatch, tmp
     for name, value in env.items():
         monkeypatch.setenv(name, value)  # what the launcher's exec keeps in the environment
     settler, settler_port = settler_settings(command_for("settler", env)[3:])
-    assert settler.nats_url == "nats://a:4222" and settler.rpc_urls == ["http://rpc-1:8899", "http://rpc-2:8899"]
+    assert settler.nats_url == "nats://a:4222,nats://b:4222" and settler.rpc_urls == ["http://rpc-1:8899", "http://rpc-2:8899"]
     watcher, watcher_port = watcher_settings(command_for("deposit-watcher", env)[3:])
-    assert watcher.nats_url == "nats://a:4222" and watcher.cursor_path.parent == tmp_path
+    assert watcher.nats_url == "nats://a:4222,nats://b:4222" and watcher.cursor_path.parent == tmp_path
     assert settler_port == watcher_port == 9100  # QD_METRICS_PORT's default
     with pytest.raises(SettingsError, match="QD_SETTLER_KEYPAIR: .*no such file"):
         command_for("settler", {**env, "QD_SETTLER_KEYPAIR": str(tmp_path / "missing.json")})
