@@ -46,9 +46,10 @@ from tests.integration.cluster.bot_load import (
 
 pytestmark = pytest.mark.slow
 
-LOAD_SECONDS = 20.0
-# Node 0 is down for 12 s: longer than JetStream's raft election timeout (4-9 s) plus reconnects
-KILL_AT, RESTART_AT = 3.0, 15.0
+LOAD_SECONDS = 24.0
+# Node 0 is down for 16 s: longer than JetStream's raft election timeout (4-9 s) plus reconnects,
+# plus an engine restart (a failover can leave a gap in what the engine's consumer delivers)
+KILL_AT, RESTART_AT = 3.0, 19.0
 BOTS = 4
 CAREFUL = Retrying(reply_timeout=3.0, retry_every=0.3)
 
