@@ -24,6 +24,7 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import multiprocessing
@@ -42,6 +43,7 @@ from bus.engine_batch import BatchApplier, CommitJob, PoisonCommand, ReceiptCach
 from bus.engine_consumer import position_consumer
 from bus.engine_intake import CheckedCommands, OperatorKeys, receive_batch
 from bus.event_store import ExchangeStore
+from bus.puller import DeliveryLost
 from observability.lifecycle import run_restarting
 
 if TYPE_CHECKING:
@@ -159,8 +161,13 @@ class Engine:
                     await self._process(*checked)
         finally:
             self.reading = False  # nats-py's fetch may turn a cancel into a timeout: say it twice
-            for task in tasks:
-                task.cancel()
+            tasks[0].cancel()
+            # What was applied commits before the committer goes: cancelled with a batch still
+            # queued, it would leave `close` waiting out its timeout for that batch.
+            if self.failure is None and not tasks[1].done():
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self.commits.join(), 10)
+            tasks[1].cancel()
             # Collect them (a stage that ended with the connection on shutdown is not news),
             # without waiting long for one that ignores its cancel.
             done, _ = await asyncio.wait(tasks, timeout=5)
@@ -178,8 +185,8 @@ class Engine:
                 messages = await self._fetch_batch(room)
             except (asyncio.TimeoutError, nats.errors.TimeoutError):
                 continue
-            except nats.errors.ConnectionClosedError:
-                raise  # closed for good: the engine restarts with a new connection
+            except (nats.errors.ConnectionClosedError, DeliveryLost):
+                raise  # closed for good, or commands went astray: the engine restarts
             except nats.errors.Error as error:  # reconnecting: try again shortly
                 log.warning("fetch failed: %r", error)
                 await asyncio.sleep(0.2)

@@ -15,6 +15,14 @@ a 404/408 status when it could not fill the batch; when nothing was available a 
 request `{"batch": n, "expires": t}` waits for new messages. At most one request is outstanding,
 so its remaining count is exact. `ack` sends `+ACK` for one message: under AckPolicy.ALL (the
 engine and the projectors) that acknowledges everything before it too.
+
+Lost deliveries: JetStream numbers every delivery of a consumer, redeliveries included (the
+consumer sequence of the ack subject), so with one puller per consumer what arrives is numbered
+without a gap. A gap means deliveries went astray (e.g. routed through a cluster node as it
+died or rejoined): the consumer counts them as delivered and would hand them out again only
+after its ack wait (30 s), while a cumulative ack of a later message would acknowledge them
+unapplied. So nothing after a gap is taken: `fetch` hands out what came before it, then raises
+`DeliveryLost`, and the caller resumes from its recorded position.
 """
 
 from __future__ import annotations
@@ -31,6 +39,17 @@ REQUEST_GRACE = 5.0  # seconds past a request's expiry before it counts as lost
 HEARTBEAT = "100"
 
 
+class DeliveryLost(nats.errors.Error):
+    """Deliveries of the consumer never arrived: resume from the recorded position."""
+
+
+def consumer_sequence(ack_subject: str) -> int:
+    """The delivery's consumer sequence, from its ack subject (layouts: see
+    bus.engine_intake.stream_position)."""
+    tokens = ack_subject.split(".")
+    return int(tokens[6] if len(tokens) == 9 else tokens[8])
+
+
 class Puller:
     """Pulls from `durable` on `stream`; `fetch` returns up to `batch` messages in order."""
 
@@ -44,6 +63,8 @@ class Puller:
         self.request_lost_after = 0.0  # loop time after which the open request must have ended
         self.inbox = ""
         self.subscription = None
+        self.delivered = 0  # consumer sequence of the last message taken in (0: none yet)
+        self.lost = False  # a delivery went astray: nothing after it is taken
 
     async def start(self) -> None:
         self.inbox = self.nc.new_inbox()
@@ -57,8 +78,13 @@ class Puller:
     async def _on_message(self, msg: Msg) -> None:
         status = msg.headers.get(STATUS_HEADER) if msg.headers else None
         if status is None:
-            self.buffer.append(msg)
             self.outstanding = max(0, self.outstanding - 1)
+            sequence = consumer_sequence(msg.reply)
+            if self.delivered and sequence != self.delivered + 1:
+                self.lost = True
+            if not self.lost:
+                self.buffer.append(msg)
+                self.delivered = sequence
         elif status != HEARTBEAT:
             self.outstanding = 0  # 404 no messages, 408 expired, 409 …: the request is over
         self.changed.set()
@@ -91,8 +117,11 @@ class Puller:
 
         Raises nats' TimeoutError when the open request was lost: re-requesting is not enough,
         since messages it had delivered may be lost with it and a later cumulative ack would
-        acknowledge them unapplied; the caller resumes from its recorded position instead.
+        acknowledge them unapplied; the caller resumes from its recorded position instead. For
+        the same reason it raises DeliveryLost once it has handed out everything before a gap.
         """
+        if self.lost and not self.buffer:
+            raise self._delivery_lost()
         if not self.buffer and self.outstanding and \
                 asyncio.get_running_loop().time() > self.request_lost_after:
             self.outstanding = 0
@@ -107,7 +136,9 @@ class Puller:
                     await self._request(batch, wait=timeout)
                 await self._wait(timeout + 0.5, lambda: bool(self.buffer) or self.outstanding == 0)
         taken, self.buffer = self.buffer[:batch], self.buffer[batch:]
-        if self.outstanding == 0 and taken:
+        if self.lost and not taken:
+            raise self._delivery_lost()
+        if self.outstanding == 0 and taken and not self.lost:
             await self._request(batch, wait=None)  # prefetch the next batch while we apply this one
         return taken
 
@@ -115,9 +146,12 @@ class Puller:
         """Up to `batch` messages already received, without waiting for any (and the next
         request sent, as `fetch` does)."""
         taken, self.buffer = self.buffer[:batch], self.buffer[batch:]
-        if self.outstanding == 0 and taken:
+        if self.outstanding == 0 and taken and not self.lost:
             await self._request(batch, wait=None)
         return taken
+
+    def _delivery_lost(self) -> DeliveryLost:
+        return DeliveryLost(f"deliveries after consumer sequence {self.delivered} never arrived")
 
     async def ack(self, msg: Msg) -> None:
         """Acknowledge `msg` (and, under AckPolicy.ALL, everything delivered before it)."""

@@ -11,17 +11,21 @@ import subprocess
 import sys
 import time
 
+import nats
 import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bus import streams
 from projections.checksum import model_checksums
 from projections.event import PoisonEvent, ProjectedEvent
 from projections.model import apply_batch, create_tables
+from projections.projector import durable_name
 from projections.rebuild import rebuild
 from projections.registry import REGISTRY
 from projections.sample import sample_events, trading_session
+from tests.integration.bus.lost_deliveries import deliveries_astray
 from tests.integration.projections.helpers import last_handled, running_projectors, wait_for_position
 
 SAMPLE = sample_events(orders=80, seed=5)
@@ -137,3 +141,29 @@ async def test_rebuild_matches_the_live_tables_and_switches_over(events_nats, re
         expected = sum(1 for e in SAMPLE if e.type in ("OrderPlaced", "OrderModified")
                        for _ in ((e.payload.get("placement") if e.type == "OrderModified" else e.payload) or {}).get("fills") or [])
         assert conn.execute("SELECT count(*) FROM read.trades").fetchone()[0] == expected
+
+
+async def test_deliveries_that_go_astray_are_projected_at_once_and_once(events_nats, read_dsn, publish_events):
+    # Given a long session on the stream and the fills projector working through it
+    events = trading_session(orders=1500, seed=3).events
+    await publish_events(events_nats, events)
+    target = last_handled("fills", events)
+    nc = await nats.connect(events_nats)
+    try:
+        async with running_projectors(["fills"], events_nats, read_dsn, batch_size=10):
+            await wait_for_position(read_dsn, "fills", 1)
+            # When some of its consumer's deliveries never reach it (as in a cluster node's death)
+            async with deliveries_astray(nc, streams.EVENTS_STREAM, durable_name("fills"), 20) as astray:
+                pass
+            assert len(astray) == 20
+            # Then it resumes from its recorded position at once, not after the 30 s ack wait
+            await wait_for_position(read_dsn, "fills", target, timeout=20)
+    finally:
+        await nc.close()
+    # ... and every settled fill is there exactly once
+    expected = sum(len(s["fills"]) for e in events if e.type == "TradeSettled"
+                   for s in e.payload["settlements"])
+    with psycopg.connect(read_dsn) as conn:
+        assert conn.execute("SELECT count(*) FROM read.fills").fetchone()[0] == expected
+        applied = conn.execute("SELECT events_applied FROM read.position_fills").fetchone()[0]
+    assert applied == sum(1 for e in events if e.type == "TradeSettled")
