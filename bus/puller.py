@@ -22,7 +22,8 @@ without a gap. A gap means deliveries went astray (e.g. routed through a cluster
 died or rejoined): the consumer counts them as delivered and would hand them out again only
 after its ack wait (30 s), while a cumulative ack of a later message would acknowledge them
 unapplied. So nothing after a gap is taken: `fetch` hands out what came before it, then raises
-`DeliveryLost`, and the caller resumes from its recorded position.
+`DeliveryLost`, and the caller resumes from its recorded position. Lost deliveries with nothing
+after them leave no gap to see: an idle caller asks the consumer (`missed`).
 """
 
 from __future__ import annotations
@@ -149,6 +150,12 @@ class Puller:
         if self.outstanding == 0 and taken and not self.lost:
             await self._request(batch, wait=None)
         return taken
+
+    def missed(self, consumer_delivered: int) -> bool:
+        """Whether deliveries went astray at the end, with nothing after them to show the gap:
+        no request is open (so nothing is on its way to us) and the consumer says it delivered
+        more than we received (`consumer_delivered`: its info's `delivered.consumer_seq`)."""
+        return self.outstanding == 0 and not self.buffer and consumer_delivered > self.delivered
 
     def _delivery_lost(self) -> DeliveryLost:
         return DeliveryLost(f"deliveries after consumer sequence {self.delivered} never arrived")

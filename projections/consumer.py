@@ -23,7 +23,7 @@ from bus.streams import EVENTS_STREAM
 from projections.event import PoisonEvent, ProjectedEvent
 from projections.model import ReadModel, apply_batch, mark_consistent
 from projections.partition import market_filter_subjects
-from bus.puller import Puller
+from bus.puller import DeliveryLost, Puller
 from projections.wire_source import from_message
 
 log = logging.getLogger(__name__)
@@ -122,6 +122,10 @@ class Feed:
         position = int((last.headers or {}).get(subjects.HEADER_POSITION)
                        or from_message(last.subject, last.data).position)
         info = await self.js.consumer_info(EVENTS_STREAM, self.durable)
+        if self.subscription.missed(info.delivered.consumer_seq):
+            # delivered to us, never received: resume now, not after the ack wait
+            raise DeliveryLost(f"{self.durable}: deliveries up to {info.delivered.consumer_seq} "
+                               f"never arrived")
         if info.num_pending == 0 and info.num_ack_pending == 0 and not self.pending:
             await asyncio.to_thread(mark_consistent, self.conn, self.model, self.schema, position)
 

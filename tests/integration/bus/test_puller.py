@@ -65,3 +65,27 @@ async def test_redeliveries_are_numbered_on_so_they_are_no_gap(stream):
     assert again.count(1) == 2 and [int(m.data) for m in taken] == [1, 2, 3]
     assert not puller.lost
     await puller.stop()
+
+
+async def test_deliveries_lost_at_the_end_show_when_the_consumer_is_asked(stream, unique_id):
+    nc, name = stream
+    js = nc.jetstream()
+    puller = Puller(nc, name, "reader")
+    await puller.start()
+    # Given a puller that took everything there was
+    received = []
+    while len(received) < 20:
+        received += await puller.fetch(20, timeout=1)
+    assert await puller.fetch(20, timeout=0.2) == []
+    info = await js.consumer_info(name, "reader")
+    assert not puller.missed(info.delivered.consumer_seq)
+    # When the last deliveries go astray, with nothing after them
+    async with deliveries_astray(nc, name, "reader", 3) as astray:
+        for number in range(21, 24):
+            await js.publish(f"pull.{unique_id}.0", str(number).encode())
+    assert len(astray) == 3
+    # Then the puller sees no gap, but the consumer's count says so
+    assert await puller.fetch(20, timeout=0.2) == []
+    info = await js.consumer_info(name, "reader")
+    assert puller.missed(info.delivered.consumer_seq)
+    await puller.stop()

@@ -1,6 +1,7 @@
 """A projector never double counts and never skips silently: replays change nothing, a
-SIGKILL mid-batch resumes exactly, a poison event stops it naming the event, and a blue/green
-rebuild reproduces the live tables checksum for checksum."""
+SIGKILL mid-batch resumes exactly, deliveries that go astray are projected at once and once, a
+poison event stops it naming the event, and a blue/green rebuild reproduces the live tables
+checksum for checksum."""
 
 from __future__ import annotations
 
@@ -18,9 +19,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bus import streams
+from bus.puller import DeliveryLost
+from projections.catalog import ensure_active
 from projections.checksum import model_checksums
+from projections.consumer import Feed, declare_consumer
 from projections.event import PoisonEvent, ProjectedEvent
-from projections.model import apply_batch, create_tables
+from projections.flavour import detect_flavour
+from projections.model import apply_batch, create_tables, open_projector_connection
 from projections.projector import durable_name
 from projections.rebuild import rebuild
 from projections.registry import REGISTRY
@@ -167,3 +172,33 @@ async def test_deliveries_that_go_astray_are_projected_at_once_and_once(events_n
         assert conn.execute("SELECT count(*) FROM read.fills").fetchone()[0] == expected
         applied = conn.execute("SELECT events_applied FROM read.position_fills").fetchone()[0]
     assert applied == sum(1 for e in events if e.type == "TradeSettled")
+
+
+async def test_an_idle_feed_whose_last_deliveries_went_astray_says_so(events_nats, read_dsn, publish_events):
+    # Given the fills feed idle after the first part of a session
+    events = trading_session(orders=300, seed=4).events
+    cut = len(events) * 4 // 5
+    await publish_events(events_nats, events[:cut])
+    nc = await nats.connect(events_nats)
+    conn = open_projector_connection(read_dsn)
+    try:
+        model = REGISTRY["fills"](detect_flavour(conn))
+        durable = durable_name("fills")
+        schema = ensure_active(conn, model)
+        await declare_consumer(nc.jetstream(), model, durable, 0)
+        feed = Feed(nc.jetstream(), conn, model, schema, durable, batch_size=50)
+        await feed.start()
+        while await feed.step(timeout=0.2):
+            pass
+        # When every delivery of the rest goes astray: no later message shows a gap
+        async with deliveries_astray(nc, streams.EVENTS_STREAM, durable, 10_000, seconds=1.0) as astray:
+            await publish_events(events_nats, events[cut:])
+        assert astray
+        # Then the idle feed learns it from its consumer, at once rather than after the ack wait
+        with pytest.raises(DeliveryLost):
+            for _ in range(3):
+                assert await feed.step(timeout=0.2) == 0
+        await feed.stop()
+    finally:
+        conn.close()
+        await nc.close()
