@@ -3,8 +3,9 @@
 Journal: one JSON object per line, appended and flushed (fsync) before the RPC answers:
   {"kind": "airdrop", "address": ..., "lamports": ..., "slot": ...}
   {"kind": "transaction", "raw": <base64>, "slot": ..., "unix_timestamp": ..., "block_time": ...}
-Replay runs each entry again at its recorded slot and clock, with signature verification and
-the blockhash check off (the recorded transactions name blockhashes of the previous run).
+Replay runs each entry again at its recorded slot and clock, with signature verification off
+and past the recent-blockhash check (the recorded transactions name blockhashes of the previous
+run).
 Failed transactions change nothing but the fee payer's lamports (and `getSignaturesForAddress`
 reports them), so they are journaled and replayed too. A torn last line (crash mid-write) is
 ignored: the transaction it held was never acknowledged.
@@ -41,13 +42,13 @@ class JournaledRpcMethods(LocalRpcMethods):
         count = 0
         if self.journal_path.exists():
             self.replaying = True
-            self.svm.with_sigverify(False).with_blockhash_check(False)
+            self.svm.with_sigverify(False)
             try:
                 for entry in _read_entries(self.journal_path):
                     self._apply(entry)
                     count += 1
             finally:
-                self.svm.with_sigverify(True).with_blockhash_check(True)
+                self.svm.with_sigverify(True)
                 self.replaying = False
         self._journal = open(self.journal_path, "a", encoding="utf-8")
         return count

@@ -2,6 +2,9 @@
 
 Answers have the shapes real RPC nodes give (so `solana`'s AsyncClient parses them), with one
 simplification: every processed transaction is immediately "finalized" in the current slot.
+Every transaction moves to a new slot and blockhash; as on a cluster, a transaction may name any
+of the last 150 blockhashes (LiteSVM alone accepts only the latest, so two clients that fetched
+the same blockhash would race: the second got BlockhashNotFound).
 Thread-safety: callers hold ``lock`` around every method (LiteSVM is not thread-safe).
 """
 
@@ -9,6 +12,7 @@ import base64
 import json
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 
 import base58
@@ -18,6 +22,7 @@ from solders.transaction import VersionedTransaction
 from solders.transaction_metadata import FailedTransactionMetadata
 
 PREFLIGHT_FAILED = -32002
+RECENT_BLOCKHASHES = 150  # a cluster's window (MAX_RECENT_BLOCKHASHES)
 INVALID_PARAMS = -32602
 METHOD_NOT_FOUND = -32601
 
@@ -56,7 +61,8 @@ class LocalRpcMethods:
     """JSON-RPC method table over one LiteSVM."""
 
     def __init__(self, svm: LiteSVM) -> None:
-        self.svm = svm
+        self.svm = svm.with_blockhash_check(False)  # checked here, against the recent window
+        self.recent_blockhashes = deque([str(svm.latest_blockhash())], maxlen=RECENT_BLOCKHASHES)
         self.lock = threading.Lock()
         self.processed: dict[str, _Processed] = {}
 
@@ -116,6 +122,11 @@ class LocalRpcMethods:
             raise RpcError(INVALID_PARAMS, "only base64-encoded transactions are supported")
         raw = base64.b64decode(encoded)
         transaction = VersionedTransaction.from_bytes(raw)
+        if str(transaction.message.recent_blockhash) not in self.recent_blockhashes:
+            # (a node would drop it unprocessed even without preflight: say so either way)
+            raise RpcError(PREFLIGHT_FAILED, "Transaction simulation failed: Blockhash not found", {
+                "err": "BlockhashNotFound", "logs": [], "accounts": None, "unitsConsumed": 0,
+                "returnData": None, "innerInstructions": None})
         if not options.get("skipPreflight", False):
             simulated = self.svm.simulate_transaction(transaction)
             if isinstance(simulated, FailedTransactionMetadata):
@@ -147,6 +158,7 @@ class LocalRpcMethods:
         ended_hash = self.svm.latest_blockhash()
         self.svm.warp_to_slot(slot + 1)
         self.svm.expire_blockhash()
+        self.recent_blockhashes.append(str(self.svm.latest_blockhash()))
         self.svm.set_slot_hashes([(slot, ended_hash)] + [h for h in self.svm.get_slot_hashes() if h[0] != slot][:511])
         return signature
 

@@ -4,6 +4,8 @@ import pytest
 from solana.rpc.core import RPCException
 from solders.keypair import Keypair
 from solders.message import Message
+from solders.system_program import TransferParams
+from solders.system_program import transfer as system_transfer
 from solders.transaction import Transaction
 
 from onchain.client import QuantDeskClient
@@ -82,3 +84,31 @@ async def test_all_providers_down_is_a_clear_error():
             await rpc.call(lambda c: c.get_slot())
     finally:
         await rpc.close()
+
+
+async def test_a_blockhash_stays_usable_for_the_last_150_slots_as_on_a_cluster():
+    with local_rpc_servers(1) as [(url, _process)]:
+        rpc = FailoverRpc([url])
+        payer = Keypair()
+        try:
+            await rpc.call(lambda c: c.request_airdrop(payer.pubkey(), 10_000_000_000))
+            blockhash = (await rpc.call(lambda c: c.get_latest_blockhash())).value.blockhash
+
+            async def transfer(lamports: int, on=blockhash):
+                instruction = system_transfer(TransferParams(from_pubkey=payer.pubkey(), to_pubkey=Keypair().pubkey(),
+                                                             lamports=lamports))
+                raw = bytes(Transaction([payer], Message([instruction], payer.pubkey()), on))
+                return (await rpc.call(lambda c: c.send_raw_transaction(raw))).value
+
+            # Two clients fetched the same blockhash: the second lands though the first moved
+            # the chain on to a new slot and blockhash
+            for lamports in (1_000_000, 1_000_001):
+                signature = await transfer(lamports)
+                assert (await rpc.call(lambda c: c.get_transaction(signature))).value.transaction.meta.err is None
+            # ... until 150 newer blockhashes have come: then it is refused, as a node would
+            for lamports in range(1_000_002, 1_000_150):
+                await transfer(lamports, (await rpc.call(lambda c: c.get_latest_blockhash())).value.blockhash)
+            with pytest.raises(RPCException, match="BlockhashNotFound"):
+                await transfer(2_000_000)
+        finally:
+            await rpc.close()
