@@ -107,9 +107,13 @@ async def test_sigkill_mid_batch_resumes_without_double_counting(events_nats, re
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(10)
     # Then every settled fill is there exactly once
+    assert_every_fill_once(read_dsn, events)
+
+
+def assert_every_fill_once(dsn: str, events) -> None:
     expected = sum(len(s["fills"]) for e in events if e.type == "TradeSettled"
                    for s in e.payload["settlements"])
-    with psycopg.connect(read_dsn) as conn:
+    with psycopg.connect(dsn) as conn:
         assert conn.execute("SELECT count(*) FROM read.fills").fetchone()[0] == expected
         applied = conn.execute("SELECT events_applied FROM read.position_fills").fetchone()[0]
     assert applied == sum(1 for e in events if e.type == "TradeSettled")
@@ -166,12 +170,7 @@ async def test_deliveries_that_go_astray_are_projected_at_once_and_once(events_n
     finally:
         await nc.close()
     # ... and every settled fill is there exactly once
-    expected = sum(len(s["fills"]) for e in events if e.type == "TradeSettled"
-                   for s in e.payload["settlements"])
-    with psycopg.connect(read_dsn) as conn:
-        assert conn.execute("SELECT count(*) FROM read.fills").fetchone()[0] == expected
-        applied = conn.execute("SELECT events_applied FROM read.position_fills").fetchone()[0]
-    assert applied == sum(1 for e in events if e.type == "TradeSettled")
+    assert_every_fill_once(read_dsn, events)
 
 
 async def test_an_idle_feed_whose_last_deliveries_went_astray_says_so(events_nats, read_dsn, publish_events):
