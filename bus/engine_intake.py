@@ -20,6 +20,7 @@ from typing import Any
 
 import msgspec
 
+from bus.puller import delivery_numbers
 from commands import envelope as envelopes
 from commands.envelope import Envelope
 from commands.messages import ADMIN_COMMANDS, SETTLER_COMMANDS, WATCHER_COMMANDS
@@ -60,16 +61,10 @@ class Incoming:
 
 
 def stream_position(ack_subject: str) -> tuple[int, int]:
-    """(stream sequence, timestamp ns) from a JetStream message's ack subject, losslessly.
-
-    nats-py's `metadata.timestamp` is a float-based datetime; we need the exact int ns.
-    `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>` (v1) or
-    `$JS.ACK.<domain>.<hash>.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>...` (v2).
-    """
-    tokens = ack_subject.split(".")
-    if len(tokens) == 9:
-        return int(tokens[5]), int(tokens[7])
-    return int(tokens[7]), int(tokens[9])
+    """(stream sequence, timestamp ns) of a command, from its ack subject (the command's time
+    is the stream's, to the nanosecond)."""
+    sequence, _, at = delivery_numbers(ack_subject)
+    return sequence, at
 
 
 def signature_verdicts(datas: list[bytes]) -> list[bool]:

@@ -40,7 +40,8 @@ async def connect(urls: str, name: str, **options) -> Client:
 
 def remember(urls: str, connection: Client) -> None:
     """Record the servers `connection` knows now (its own and those its cluster announced)."""
-    servers = _known.setdefault(configured(urls), list(configured(urls)))
+    seeds = configured(urls)
+    servers = _known.setdefault(seeds, list(seeds))
     for uri in connection.servers:
         url = uri.geturl()
         if url not in servers:

@@ -44,11 +44,15 @@ class DeliveryLost(nats.errors.Error):
     """Deliveries of the consumer never arrived: resume from the recorded position."""
 
 
-def consumer_sequence(ack_subject: str) -> int:
-    """The delivery's consumer sequence, from its ack subject (layouts: see
-    bus.engine_intake.stream_position)."""
+def delivery_numbers(ack_subject: str) -> tuple[int, int, int]:
+    """(stream sequence, consumer sequence, timestamp ns) of a delivery, from its ack subject,
+    losslessly (nats-py's `metadata.timestamp` is a float-based datetime):
+    `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>` (v1) or
+    `$JS.ACK.<domain>.<hash>.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>...` (v2).
+    """
     tokens = ack_subject.split(".")
-    return int(tokens[6] if len(tokens) == 9 else tokens[8])
+    at = 5 if len(tokens) == 9 else 7
+    return int(tokens[at]), int(tokens[at + 1]), int(tokens[at + 2])
 
 
 class Puller:
@@ -80,7 +84,7 @@ class Puller:
         status = msg.headers.get(STATUS_HEADER) if msg.headers else None
         if status is None:
             self.outstanding = max(0, self.outstanding - 1)
-            sequence = consumer_sequence(msg.reply)
+            sequence = delivery_numbers(msg.reply)[1]
             if self.delivered and sequence != self.delivered + 1:
                 self.lost = True
             if not self.lost:
