@@ -18,6 +18,10 @@ Starts its own nats-server and PostgreSQL (default, durable settings) in a tempo
   with its signature worker, the relay, nats-server, PostgreSQL and the bench's own bots) and
   `machine_busy_at_rate` (share of both cores busy): latency is queueing once that nears 1;
   `at_half_rate`: the same at half the rate.
+- `skeleton`: the least any engine must do per command, with no domain and no store, in its own
+  process: fetch from a stream (one ack per batch), verify the ed25519 signature, reply, publish
+  one event to a second stream; the bench times first publish -> last event received. It bounds
+  what this machine allows the design (`skeleton_cpu_us`: that process's CPU per command).
 All pre-signed before timing; the bench process itself shares the 2 cores with the servers.
 """
 
@@ -44,6 +48,7 @@ from bench.cpu import CpuShares
 from bench.report import emit, percentile
 from bus import streams, subjects
 from bus.engine import RPC_STATE
+from bus.puller import Puller
 from commands import envelope as envelopes
 from commands import messages as m
 from deploy.local.nats import NatsServer
@@ -97,6 +102,58 @@ async def measure_bare(url: str, count: int, size: int) -> float:
             await js.publish_async(BARE_SUBJECT, payload, headers={REPLY_HEADER: f"bench.replies.{index}"})
         finished = await asyncio.wait_for(done, 120)
         return count / (finished - started)
+    finally:
+        process.kill()
+        await nc.close()
+
+
+# --- the skeleton: the least work an engine must do per command ------------------------------
+SKELETON_STREAM, SKELETON_SUBJECT = "BENCH_SKELETON", "bench.skeleton.cmd"
+SKELETON_EVENTS, SKELETON_EVENT_SUBJECT = "BENCH_SKELETON_EVENTS", "bench.skeleton.evt"
+EVENT_SIZE = 400  # bytes: about a stored event on the wire
+
+
+async def skeleton_consumer(url: str) -> None:
+    """Subprocess: per command verify the signature, reply, publish one event; ack per batch.
+    Pulls as the engine does (`bus.puller`, leaner than nats-py's fetch)."""
+    nc = await nats.connect(url)
+    js = nc.jetstream()
+    puller = Puller(nc, SKELETON_STREAM, "skeleton")
+    await puller.start()
+    event = b"e" * EVENT_SIZE
+    while True:
+        messages = await puller.fetch(1000, timeout=1)
+        if not messages:
+            continue
+        for message in messages:
+            envelope = envelopes.decode(message.data)
+            verdict = b'{"accepted":true}' if envelopes.signature_is_valid(envelope) else b'{"accepted":false}'
+            await nc.publish(envelope.reply_to, verdict)
+            await js.publish_async(SKELETON_EVENT_SUBJECT, event, headers={"Nats-Msg-Id": envelope.command_id})
+        await js.publish_async_completed()
+        await puller.ack(messages[-1])
+
+
+async def measure_skeleton(url: str, count: int) -> tuple[float, float]:
+    """(commands/s first publish -> last event received, the consumer's CPU µs per command)."""
+    nc = await nats.connect(url)
+    js = nc.jetstream()
+    await js.add_stream(StreamConfig(name=SKELETON_STREAM, subjects=[SKELETON_SUBJECT]))
+    await js.add_stream(StreamConfig(name=SKELETON_EVENTS, subjects=[SKELETON_EVENT_SUBJECT]))
+    await js.add_consumer(SKELETON_STREAM, ConsumerConfig(durable_name="skeleton", ack_policy=AckPolicy.ALL,
+                                                          max_ack_pending=20_000))
+    commands = order_commands([Keypair() for _ in range(100)], count, "bench.skeleton.reply", id_prefix="s")
+    process = subprocess.Popen([sys.executable, "-m", "bench.engine", "--skeleton-consumer", url], cwd=ROOT)
+    try:
+        await asyncio.sleep(1.0)
+        events = Counter(count)
+        await nc.subscribe(SKELETON_EVENT_SUBJECT, cb=events.on_message)
+        cpu = CpuShares({"skeleton": process.pid})
+        started = time.perf_counter()
+        for _, data, msg_id in commands:
+            await js.publish_async(SKELETON_SUBJECT, data, headers={"Nats-Msg-Id": msg_id})
+        finished = await asyncio.wait_for(events.done, 120)
+        return count / (finished - started), cpu.per_unit(count)[0]["skeleton"]
     finally:
         process.kill()
         await nc.close()
@@ -255,6 +312,7 @@ async def run(arguments) -> None:
     try:
         sample = order_commands([Keypair()], 1, "bench.r.x")[0][1]
         limit = await measure_bare(nats_server.url, arguments.commands, len(sample))
+        skeleton, skeleton_cpu_us = await measure_skeleton(nats_server.url, arguments.commands)
         result = await measure_engine(nats_server.url, postgres.dsn, arguments.commands, arguments.rate,
                                       arguments.seconds, not arguments.no_relay,
                                       {"nats": nats_server.process.pid, "postgres": postgres.process.pid})
@@ -264,6 +322,7 @@ async def run(arguments) -> None:
         shutil.rmtree(directory, ignore_errors=True)
     value = round(result.pop("value"), 1)
     emit(bench="engine", value=value, unit="commands/s", limit=round(limit, 1),
+         skeleton=round(skeleton, 1), skeleton_cpu_us=skeleton_cpu_us,
          commands=arguments.commands, relayed=not arguments.no_relay,
          **{key: round(number, 2) if isinstance(number, float) else number
             for key, number in result.items()})
@@ -276,9 +335,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--no-relay", action="store_true")
     parser.add_argument("--bare-consumer", metavar="URL")
+    parser.add_argument("--skeleton-consumer", metavar="URL")
     arguments = parser.parse_args()
     if arguments.bare_consumer:
         asyncio.run(bare_consumer(arguments.bare_consumer))
+        return
+    if arguments.skeleton_consumer:
+        uvloop.run(skeleton_consumer(arguments.skeleton_consumer))  # as the engine runs
         return
     uvloop.run(run(arguments))  # as the services run: the bots share the 2 cores, cheaper is fairer
 
