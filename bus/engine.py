@@ -66,6 +66,9 @@ class EngineSettings:
     metrics_port: int = -1  # serve /metrics /healthz /readyz there (engine_cli); -1: none
 
 
+ASTRAY_CHECK_INTERVAL = 1.0  # seconds between idle checks for deliveries that never arrived
+
+
 class RestartEngine(Exception):
     """The write path failed; start again from the store."""
 
@@ -90,6 +93,7 @@ class Engine:
         self.verifier: ProcessPoolExecutor | None = None
         self.timings: Counter[str] = Counter()  # seconds per stage, for profiling
         self.reading = True  # the intake runs until the engine stops
+        self.next_astray_check = 0.0  # loop time of the next idle check for lost deliveries
         self.checked = CheckedCommands()
         self.commit_taken = asyncio.Event()
 
@@ -192,6 +196,7 @@ class Engine:
                 await asyncio.sleep(0.2)
                 continue
             if not messages:
+                await self._check_nothing_astray()
                 continue
             began = time.perf_counter()
             incomings = await receive_batch(messages, self.settings.operators, self.verifier)
@@ -203,6 +208,23 @@ class Engine:
             stored = await self._stored_receipts(incomings)
             self.timings["lookup"] += time.perf_counter() - began
             self.checked.put(incomings, stored, cache)
+
+    async def _check_nothing_astray(self) -> None:
+        """While idle, at most once a second: were commands delivered to us that never arrived
+        (routed through a NATS node as it died)? With nothing after them there is no gap in the
+        delivery numbers to see, and the consumer would hand them out again only after its ack
+        wait (10 s): ask the consumer, and restart from the store at once if so."""
+        now = asyncio.get_running_loop().time()
+        if now < self.next_astray_check:
+            return
+        self.next_astray_check = now + ASTRAY_CHECK_INTERVAL
+        try:
+            info = await self.js.consumer_info(streams.COMMANDS_STREAM, streams.ENGINE_CONSUMER)
+        except (asyncio.TimeoutError, nats.errors.Error) as error:  # reconnecting: next time
+            log.info("consumer info for the idle check failed: %r", error)
+            return
+        if self.subscription.missed(info.delivered.consumer_seq):
+            raise DeliveryLost(f"engine: deliveries up to {info.delivered.consumer_seq} never arrived")
 
     async def _commit_queue_empty(self) -> None:
         """Until the committer has taken every applied batch (it may still be committing one)."""

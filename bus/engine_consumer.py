@@ -42,9 +42,12 @@ async def position_consumer(js, committed_seq: int, *, force: bool = False) -> P
         await js.add_consumer(streams.COMMANDS_STREAM, streams.ENGINE)  # same as the bootstrap's
         info = await js.consumer_info(streams.COMMANDS_STREAM, streams.ENGINE_CONSUMER)
     in_step = info.num_ack_pending == 0 and info.delivered.stream_seq == committed_seq
-    if force or not in_step:
+    reset = force or not in_step
+    if reset:
         await reset_consumer(js, committed_seq + 1)
-    puller = Puller(js._nc, streams.COMMANDS_STREAM, streams.ENGINE_CONSUMER)
+    # A reset numbers the consumer's deliveries from 1 again; otherwise they go on from its count.
+    delivered = 0 if reset else info.delivered.consumer_seq
+    puller = Puller(js._nc, streams.COMMANDS_STREAM, streams.ENGINE_CONSUMER, delivered=delivered)
     await puller.start()
     return puller
 

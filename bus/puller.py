@@ -58,7 +58,9 @@ def delivery_numbers(ack_subject: str) -> tuple[int, int, int]:
 class Puller:
     """Pulls from `durable` on `stream`; `fetch` returns up to `batch` messages in order."""
 
-    def __init__(self, nc: Client, stream: str, durable: str) -> None:
+    def __init__(self, nc: Client, stream: str, durable: str, *, delivered: int = 0) -> None:
+        """`delivered`: the consumer's delivered count (consumer sequence) when we start pulling
+        from a consumer that has delivered before, so that the first delivery is checked too."""
         self.nc = nc
         self.request_subject = f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}"
         self.buffer: list[Msg] = []
@@ -68,7 +70,7 @@ class Puller:
         self.request_lost_after = 0.0  # loop time after which the open request must have ended
         self.inbox = ""
         self.subscription = None
-        self.delivered = 0  # consumer sequence of the last message taken in (0: none yet)
+        self.delivered = delivered  # consumer sequence of the last message taken in (0: none yet)
         self.lost = False  # a delivery went astray: nothing after it is taken
 
     async def start(self) -> None:
