@@ -5,8 +5,9 @@ A connection learns the cluster's other nodes from the server it reaches (INFO `
 and fails over to them by itself. A *new* connection knows only the URLs it is given, so a
 service that restarts (the engine starts again from the store after a gap in the commands
 stream, the settler after any failure) would otherwise wait for the very node whose loss made it
-restart. Every connection made here therefore records the servers it knows, and the next one
-from this process to the same configured URLs tries them too.
+restart. Every connection made here therefore records the servers it knows, when it opens and
+whenever the cluster announces a node that joined later, and the next one from this process to
+the same configured URLs tries them too.
 """
 
 from __future__ import annotations
@@ -33,7 +34,16 @@ async def connect(urls: str, name: str, **options) -> Client:
     """A connection that reconnects forever (unless `options` say otherwise), to any known
     server of the cluster at `urls`."""
     options.setdefault("max_reconnect_attempts", -1)
-    connection = await nats.connect(servers=known_servers(urls), name=name, **options)
+    connection: Client | None = None
+    also_notify = options.pop("discovered_server_cb", None)
+
+    async def discovered() -> None:  # a node joined the cluster since we connected
+        if connection is not None:
+            remember(urls, connection)
+        if also_notify is not None:
+            await also_notify()
+    connection = await nats.connect(servers=known_servers(urls), name=name, discovered_server_cb=discovered,
+                                    **options)
     remember(urls, connection)
     return connection
 

@@ -3,6 +3,7 @@ the cluster through the servers the first connection learned (bus.nats_servers).
 
 import asyncio
 
+import nats
 import pytest
 
 from bus import nats_servers
@@ -33,3 +34,35 @@ async def test_a_comma_separated_setting_is_every_node_of_the_cluster(nats_clust
         assert nats_servers.configured(nats_cluster.url) == tuple(nats_cluster.urls)
     finally:
         await connection.close()
+
+
+async def test_a_node_that_joins_after_the_connection_opened_is_known_to_the_next_one(nats_cluster):
+    node0, node2 = nats_cluster.urls[0], nats_cluster.urls[2]
+    nats_cluster.nodes[2].kill()
+    await until_announced_by(node0, lambda urls: node2 not in urls)
+    connection = await nats_servers.connect(node0, "qd-test")
+    try:
+        assert node2 not in nats_servers.known_servers(node0)
+        # When the node comes (back) into the cluster while the connection is open
+        await asyncio.to_thread(nats_cluster.restart, 2)
+        # Then the cluster's announcement of it is remembered for the next connection
+        for _ in range(100):
+            if node2 in nats_servers.known_servers(node0):
+                break
+            await asyncio.sleep(0.1)
+        assert node2 in nats_servers.known_servers(node0)
+    finally:
+        await connection.close()
+
+
+async def until_announced_by(url: str, condition, timeout: float = 15.0) -> None:
+    """Until a plain connection to `url` learns a server list satisfying `condition`."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        probe = await nats.connect(url)
+        urls = [uri.geturl() for uri in probe.servers]
+        await probe.close()
+        if condition(urls) or asyncio.get_running_loop().time() > deadline:
+            assert condition(urls), urls
+            return
+        await asyncio.sleep(0.2)
