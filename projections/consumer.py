@@ -121,13 +121,19 @@ class Feed:
         last = await self.js.get_msg(EVENTS_STREAM, stream.state.last_seq)
         position = int((last.headers or {}).get(subjects.HEADER_POSITION)
                        or from_message(last.subject, last.data).position)
+        info = await self.check_nothing_astray()
+        if info.num_pending == 0 and info.num_ack_pending == 0 and not self.pending:
+            await asyncio.to_thread(mark_consistent, self.conn, self.model, self.schema, position)
+
+    async def check_nothing_astray(self):
+        """Raise DeliveryLost if our consumer delivered events we never received (with nothing
+        after them there is no gap to show it); returns the consumer's info."""
         info = await self.js.consumer_info(EVENTS_STREAM, self.durable)
         if self.subscription.missed(info.delivered.consumer_seq):
             # delivered to us, never received: resume now, not after the ack wait
             raise DeliveryLost(f"{self.durable}: deliveries up to {info.delivered.consumer_seq} "
                                f"never arrived")
-        if info.num_pending == 0 and info.num_ack_pending == 0 and not self.pending:
-            await asyncio.to_thread(mark_consistent, self.conn, self.model, self.schema, position)
+        return info
 
     def _apply(self, events: list[ProjectedEvent], stream_seq: int) -> int:
         for attempt in range(TRANSIENT_ATTEMPTS):

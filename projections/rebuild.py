@@ -6,6 +6,10 @@ position row (the live projector cannot commit another batch), replay exactly up
 position, compare every table's checksum, switch views and the `active` row, commit. The live
 projector then notices the switch and resumes in the new schema from its recorded stream
 sequence. If the checksums differ the switch is refused (unless forced) and the old schema stays.
+
+Deliveries that go astray (a NATS node dying mid-rebuild) neither stop the rebuild nor end a
+phase early: the feed resumes from the new schema's recorded position, and a phase ends only
+when the consumer confirms it delivered nothing we did not receive.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import nats
 import psycopg
 from nats.js.errors import NotFoundError
 
+from bus.puller import DeliveryLost
 from bus.streams import EVENTS_STREAM
 from projections.catalog import ensure_active, schema_name, switch
 from projections.checksum import model_checksums
@@ -60,20 +65,17 @@ async def rebuild(name: str, nats_url: str, dsn: str, *, switch_over: bool = Tru
         new = schema_name(name, generation)
         conn.execute(f"DROP SCHEMA IF EXISTS {new} CASCADE")
         create_tables(conn, model, new)
-        await declare_consumer(js, model, durable, 0)
-        feed = Feed(js, conn, model, new, durable, batch_size=batch_size, use_copy=supports_copy(conn))
-        await feed.start()
+        replay = Replay(js, conn, model, new, durable, batch_size=batch_size, use_copy=supports_copy(conn))
+        await replay.start()
         # 1. Replay while the old generation serves, never past its position.
-        while await feed.step(timeout=0.5, up_to=read_position(conn, model, old)[0]):
-            pass
+        await replay.until_idle(lambda: read_position(conn, model, old)[0])
         # 2. Freeze the live projector, replay exactly to its position, compare, switch.
         with lock_conn.transaction():
             live_position = lock_conn.execute(
                 f"SELECT position FROM {old}.projection_position WHERE projector = %s FOR UPDATE",
                 (name,)).fetchone()[0]
-            while feed.position < live_position:
-                if not await feed.step(timeout=0.5, up_to=live_position):
-                    break  # nothing more to read: the stream holds no more of this model's events
+            # until there: or until nothing more to read (no more of this model's events)
+            await replay.until_idle(lambda: live_position, reach=live_position)
             result = RebuildResult(name, old, new, live_position, False,
                                    model_checksums(lock_conn, model, old),
                                    model_checksums(lock_conn, model, new))
@@ -91,6 +93,36 @@ async def rebuild(name: str, nats_url: str, dsn: str, *, switch_over: bool = Tru
         await nc.close()
         lock_conn.close()
         conn.close()
+
+
+class Replay:
+    """The rebuild's feed into the new schema, resumed from that schema's recorded position
+    whenever deliveries go astray."""
+
+    def __init__(self, js, conn, model, schema: str, durable: str, **feed_options) -> None:
+        self.js, self.conn, self.model, self.schema, self.durable = js, conn, model, schema, durable
+        self.feed_options = feed_options
+        self.feed: Feed | None = None
+
+    async def start(self) -> None:
+        position, stream_seq = read_position(self.conn, self.model, self.schema)
+        await declare_consumer(self.js, self.model, self.durable, stream_seq)
+        self.feed = Feed(self.js, self.conn, self.model, self.schema, self.durable, **self.feed_options)
+        self.feed.position = position
+        await self.feed.start()
+
+    async def until_idle(self, up_to, *, reach: int | None = None) -> None:
+        """Apply events up to position `up_to()` until the consumer has nothing more for us (or
+        the feed has reached position `reach`)."""
+        while reach is None or self.feed.position < reach:
+            try:
+                if not await self.feed.step(timeout=0.5, up_to=up_to()):
+                    await self.feed.check_nothing_astray()
+                    return
+            except DeliveryLost as lost:
+                log.warning("rebuild of %s: %r; resuming from the recorded position", self.schema, lost)
+                await self.feed.stop()
+                await self.start()
 
 
 def rebuild_sync(name: str, nats_url: str, dsn: str, **options) -> RebuildResult:

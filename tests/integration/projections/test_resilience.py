@@ -173,6 +173,39 @@ async def test_deliveries_that_go_astray_are_projected_at_once_and_once(events_n
     assert_every_fill_once(read_dsn, events)
 
 
+async def test_a_rebuild_resumes_when_its_deliveries_go_astray(events_nats, read_dsn, publish_events):
+    # Given a live fills projector that has applied a long session
+    events = trading_session(orders=1500, seed=3).events
+    await publish_events(events_nats, events)
+    nc = await nats.connect(events_nats)
+    try:
+        async with running_projectors(["fills"], events_nats, read_dsn):
+            await wait_for_position(read_dsn, "fills", last_handled("fills", events), timeout=60)
+            # When it is rebuilt ten events at a time and some of the rebuild's deliveries never
+            # reach it (as in a cluster node's death)
+            rebuilding = asyncio.create_task(rebuild("fills", events_nats, read_dsn, batch_size=10))
+            await until_consumer_exists(nc, "proj_fills_rebuild")
+            async with deliveries_astray(nc, streams.EVENTS_STREAM, "proj_fills_rebuild", 20) as astray:
+                pass
+            assert len(astray) == 20
+            # Then it goes on from its recorded position, identical to the live tables, and switches
+            result = await asyncio.wait_for(rebuilding, 60)
+            assert result.matches and result.switched, result
+    finally:
+        await nc.close()
+    assert_every_fill_once(read_dsn, events)
+
+
+async def until_consumer_exists(nc, durable: str) -> None:
+    for _ in range(500):
+        try:
+            await nc.jetstream().consumer_info(streams.EVENTS_STREAM, durable)
+            return
+        except nats.js.errors.NotFoundError:
+            await asyncio.sleep(0.01)
+    raise AssertionError(f"no consumer {durable}")
+
+
 async def test_an_idle_feed_whose_last_deliveries_went_astray_says_so(events_nats, read_dsn, publish_events):
     # Given the fills feed idle after the first part of a session
     events = trading_session(orders=300, seed=4).events
