@@ -11,7 +11,10 @@ event matches, the divergence lies in state the events do not capture (a mutator
 path of the domain, not the log).
 
 A command that crashes the domain is refused with `InternalError` and the re-run starts again
-without its effects, as the engine does when it rebuilds from the store.
+without its effects, as the engine does when it rebuilds from the store. The per-account rate
+refusals (`RateLimited`) are the engine's admission control, not the domain's: their buckets
+live in the engine's memory and refill when it restarts, so the re-run takes them as the
+receipts recorded them (`recorded_refusals`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from audit.chain import LogRow
+
+RECEIPT_TOPIC = "CommandReceipt.Recorded"  # the engine's receipts (commands.receipts)
 
 _FETCH = 500
 
@@ -123,17 +128,33 @@ async def read_commands(nats_url: str, until_seq: int | None = None) -> list[Any
         await connection.close()
 
 
-def rerun_commands(messages: list[Any], operators: Any,
-                   mapper: Any) -> tuple[list[ProducedEvent], Any]:
+def recorded_refusals(rows: list[LogRow], mapper: Any) -> Any:
+    """The engine's rate refusals as its receipts recorded them (owner, command id -> message)."""
+    from bus.engine_throttle import RecordedRefusals
+    from commands.rejections import Rejection
+
+    refused: dict[tuple[str, str], str] = {}
+    marker = str(Rejection.RATE_LIMITED).encode()
+    for row in rows:
+        if row.state is not None and marker in row.state and (row.topic or "").endswith(RECEIPT_TOPIC):
+            receipt = mapper.transcoder.decode(row.state)
+            if receipt.get("reason") == Rejection.RATE_LIMITED:
+                refused[(receipt["owner"], receipt["command_id"])] = receipt["message"]
+    return RecordedRefusals(refused)
+
+
+def rerun_commands(messages: list[Any], operators: Any, mapper: Any,
+                   throttle: Any = None) -> tuple[list[ProducedEvent], Any]:
     """The events the engine's batch applier produces from `messages` on a fresh exchange, in
-    commit order, and the exchange it ends with."""
+    commit order, and the exchange it ends with (`throttle`: the rate decisions to apply)."""
     from bus.engine_batch import BatchApplier, PoisonCommand, ReceiptCache
     from bus.engine_intake import receive
     from domain.exchange import Exchange
 
     poison: set[int] = set()
     while True:  # restarts without the effects of a command that crashed the domain
-        applier = BatchApplier(Exchange(), 0, ReceiptCache(), encode_event=mapper.to_stored_event)
+        applier = BatchApplier(Exchange(), 0, ReceiptCache(), encode_event=mapper.to_stored_event,
+                               throttle=throttle)
         applier.poison = set(poison)
         produced: list[ProducedEvent] = []
         try:
@@ -193,7 +214,8 @@ def find_divergence(rows: Iterable[LogRow], nats_url: str, operators: Any,
 
     mapper = mapper or default_mapper(fast=False)
     messages = asyncio.run(read_commands(nats_url, until_seq))
-    produced, exchange = rerun_commands(messages, operators, mapper)
+    rows = list(rows)  # read twice: for the recorded rate refusals, then to compare
+    produced, exchange = rerun_commands(messages, operators, mapper, recorded_refusals(rows, mapper))
     divergence, compared = first_divergence(rows, produced, mapper)
     if divergence is None and compared < len(produced):
         # The tail the commands produce beyond the rows given: a cut log, or a store read at a

@@ -42,6 +42,7 @@ from bus import engine_replies, nats_servers, streams, subjects
 from bus.engine_batch import BatchApplier, CommitJob, PoisonCommand, ReceiptCache
 from bus.engine_consumer import position_consumer
 from bus.engine_intake import CheckedCommands, OperatorKeys, receive_batch
+from bus.engine_throttle import CommandThrottle
 from bus.event_store import ExchangeStore
 from bus.puller import DeliveryLost
 from observability.lifecycle import run_restarting
@@ -62,6 +63,8 @@ class EngineSettings:
     fetch_timeout: float = 0.5
     snapshot_every: int = 10_000  # events per aggregate between snapshots (0: none)
     verify_workers: int = 1  # processes checking signatures; 0 = in the event loop's process
+    command_rate: int = 1000  # commands/s per account (bus.engine_throttle); 0: unlimited
+    command_burst: int = 2000  # commands an account may send at once before its rate applies
     declare_streams: bool = True  # tests that shape the streams themselves turn it off
     metrics_port: int = -1  # serve /metrics /healthz /readyz there (engine_cli); -1: none
 
@@ -120,6 +123,11 @@ class Engine:
         ]
         log.warning("engine started at commands position %s", self.committed_seq)
 
+    def _throttle(self) -> CommandThrottle:
+        operators = self.settings.operators
+        return CommandThrottle(self.settings.command_rate, self.settings.command_burst,
+                               exempt=operators.admin | operators.deposit_watchers | operators.settlers)
+
     async def rebuild(self) -> None:
         """Load every aggregate from the store into a fresh exchange (used at start and on poison)."""
         started = time.perf_counter()
@@ -133,7 +141,8 @@ class Engine:
         self.applier = BatchApplier(exchange, position, self.cache,
                                     snapshot_every=self.settings.snapshot_every,
                                     encode_snapshot=self.store.encode_snapshot,
-                                    encode_event=self.store.encode_event)
+                                    encode_event=self.store.encode_event,
+                                    throttle=self._throttle())
         self.applier.poison = poison
         # The rebuilt state lives as long as the process: keep it out of the collector's full
         # passes (each would walk all of it: a 100 ms pause at a few hundred thousand objects).

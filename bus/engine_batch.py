@@ -9,6 +9,7 @@ Per message, in stream order:
 - not authenticated (no or bad signature, wrong key, bad bytes) -> answer the rejection, store
   nothing (so a forger cannot burn someone's command id);
 - its command id already has a receipt (cache or store) -> answer the ORIGINAL outcome;
+- its account is over its command rate (`bus.engine_throttle`) -> refused `RateLimited`;
 - otherwise: the time sweep (`exchange.expire`) runs at the command's time, the handler runs,
   the changed aggregates' events are collected and a receipt refers to them.
 
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bus.engine_intake import Incoming
+from bus.engine_throttle import CommandThrottle, RecordedRefusals
 from commands import handlers
 from commands.messages import command_kind
 from commands.receipts import CommandReceipt, Reply, new_receipt
@@ -102,8 +104,9 @@ class BatchApplier:
 
     def __init__(self, exchange: Any, applied_seq: int, cache: ReceiptCache,
                  snapshot_every: int = 0, encode_snapshot: Any = None,
-                 encode_event: Any = None) -> None:
+                 encode_event: Any = None, throttle: CommandThrottle | RecordedRefusals | None = None) -> None:
         self.exchange = exchange
+        self.throttle = throttle or CommandThrottle(rate=0, burst=0)
         # Events are encoded the moment their command is done (by the store's mapper), so what
         # is committed is exactly what was applied, whatever later commands do to shared
         # objects, and the commit thread only ever touches bytes. None keeps the objects.
@@ -184,6 +187,10 @@ class BatchApplier:
         reason, message = incoming.reason, incoming.detail
         if not reason and incoming.seq in self.poison:
             reason, message = str(Rejection.INTERNAL_ERROR), "the domain failed on this command"
+        if not reason:
+            admitted, why_not = self.throttle.admit(envelope, incoming.at)
+            if not admitted:
+                reason, message = str(Rejection.RATE_LIMITED), why_not
         if not reason:
             reason, message = self._handle(incoming)
         events = self._collect()

@@ -2,7 +2,8 @@
 
     python -m bus.engine --nats URL --pg DSN [--admin PUBKEY ...] [--admin-keyfile PATH]
         [--deposit-watcher PUBKEY ...] [--batch-size 1000] [--verify-workers 1]
-        [--snapshot-every 10000] [--log-level WARNING] [--metrics-port N]
+        [--snapshot-every 10000] [--command-rate 1000] [--command-burst 2000]
+        [--log-level WARNING] [--metrics-port N]
 
 Environment: QD_NATS_URL, QD_PG_DSN, QD_ADMIN_PUBKEY, QD_DEPOSIT_PUBKEY, QD_SETTLER_PUBKEY (comma-separated keys),
 QD_ADMIN_KEYFILE (a Solana keyfile whose public key is an admin key), QD_LOG_LEVEL, QD_METRICS_PORT
@@ -44,6 +45,9 @@ def settings_from_arguments(argv: list[str] | None = None) -> EngineSettings:
     # A snapshot costs O(aggregate): ~35 ms for a market of 10k resting orders, paid inside one
     # batch (a latency spike); replaying 10k events at start-up costs ~0.5 s.
     parser.add_argument("--snapshot-every", type=int, default=10_000)
+    parser.add_argument("--command-rate", type=int, default=1000,
+                        help="commands per second per account (bursts of --command-burst); 0: unlimited")
+    parser.add_argument("--command-burst", type=int, default=2000)
     parser.add_argument("--log-level", default=os.environ.get("QD_LOG_LEVEL", "WARNING"))
     add_metrics_port_option(parser)
     arguments = parser.parse_args(argv)
@@ -60,6 +64,7 @@ def settings_from_arguments(argv: list[str] | None = None) -> EngineSettings:
     return EngineSettings(
         nats_url=arguments.nats, pg_dsn=arguments.pg, batch_size=arguments.batch_size,
         verify_workers=arguments.verify_workers, snapshot_every=arguments.snapshot_every,
+        command_rate=arguments.command_rate, command_burst=arguments.command_burst,
         metrics_port=arguments.metrics_port,
         operators=OperatorKeys(admin=frozenset(arguments.admin),
                                deposit_watchers=frozenset(arguments.deposit_watcher),

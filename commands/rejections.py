@@ -21,6 +21,7 @@ class Rejection(StrEnum):
     UNKNOWN_MARKET = "UnknownMarket"
     NOT_SUPPORTED = "NotSupported"  # a command the domain cannot run yet
     INTERNAL_ERROR = "InternalError"  # the domain raised something unexpected; state unchanged
+    RATE_LIMITED = "RateLimited"  # the account sent more commands than its rate allows (bus.engine_throttle)
 
 
 class CommandRefused(Exception):

@@ -131,6 +131,8 @@ class EngineSettings(NatsClientSettings, StoreSettings):
     engine_batch_size: Annotated[int, Field(ge=1, le=5000)] = 1000  # < the consumer's max ack pending
     engine_verify_workers: Annotated[int, Field(ge=1, le=64)] = 1  # signature-checking processes
     engine_snapshot_every: Annotated[int, Field(ge=1)] = 1000  # aggregate events between snapshots
+    engine_command_rate: Annotated[int, Field(ge=0)] = 1000  # commands/s per account; 0: unlimited
+    engine_command_burst: Annotated[int, Field(ge=1)] = 2000  # an account's burst before the rate applies
     stream_replicas: Replicas = 1
     # The lease (bus.standby): how often a standby tries to take it, how often the leader checks it.
     lease_poll_seconds: Annotated[float, Field(gt=0, le=60)] = 0.2

@@ -42,7 +42,8 @@ def _nats(c: s.NatsClientSettings) -> list[str]:
 def _engine(c: s.EngineSettings) -> list[str]:
     flags = [*_nats(c), "--batch-size", str(c.engine_batch_size),
              "--verify-workers", str(c.engine_verify_workers),
-             "--snapshot-every", str(c.engine_snapshot_every), "--log-level", c.log_level]
+             "--snapshot-every", str(c.engine_snapshot_every), "--log-level", c.log_level,
+             "--command-rate", str(c.engine_command_rate), "--command-burst", str(c.engine_command_burst)]
     flags += [f for key in c.admin_pubkey for f in ("--admin", key)]
     flags += [f for key in c.deposit_pubkey for f in ("--deposit-watcher", key)]
     return flags  # --pg and --admin-keyfile: the engine reads QD_PG_DSN and QD_ADMIN_KEYFILE itself

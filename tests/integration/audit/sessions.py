@@ -26,13 +26,14 @@ def chained_store(dsn: str) -> None:
 
 
 @contextlib.asynccontextmanager
-async def a_trading_session(nats_url: str, dsn: str, admin: Keypair, rounds: int = 10):
+async def a_trading_session(nats_url: str, dsn: str, admin: Keypair, rounds: int = 10, **engine_options):
     """A market, two funded accounts, `rounds` rounds of crossing orders and a refused order,
-    through the real engine; yields the engine's state report, engine still running."""
+    through the real engine (with `engine_options`); yields the engine's state report, engine
+    still running."""
     connection = await nats.connect(nats_url)
     try:
         await streams.declare(connection.jetstream(), consumers=())
-        async with running_engine(nats_url, dsn, admin):
+        async with running_engine(nats_url, dsn, admin, **engine_options):
             # An operator lists a market; two bots open accounts, are credited, and trade.
             operator = await Bot(connection, admin).start()
             assert (await operator.send(sol_perp_market(), owner=operator.owner)).accepted

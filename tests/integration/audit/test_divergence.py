@@ -103,3 +103,24 @@ async def test_an_untouched_log_matches_its_commands(own_nats_url, fresh_pg_dsn)
     assert report["divergence"]["rerun_state_hash"] == live["state_hash"]
     assert report["divergence"]["compared"] == report["events"]
     assert "state not captured by events" in report["divergence"]["summary"]
+
+
+async def test_rate_refusals_are_taken_as_the_receipts_recorded_them(own_nats_url, fresh_pg_dsn):
+    # Given a session whose bots were held to 1 command a second, in bursts of 2: most of their
+    # orders were refused RateLimited by the engine's in-memory buckets
+    chained_store(fresh_pg_dsn)
+    admin = Keypair()
+    common = ["--pg", fresh_pg_dsn, "--nats", own_nats_url, "--admin", str(admin.pubkey())]
+    async with a_trading_session(own_nats_url, fresh_pg_dsn, admin, rounds=5, command_rate=1,
+                                 command_burst=2) as live:
+        pass
+    with psycopg.connect(fresh_pg_dsn) as conn:
+        refused = conn.execute(f"SELECT count(*) FROM {EVENTS_TABLE} WHERE topic LIKE "
+                               "'%CommandReceipt.Recorded' AND convert_from(state, 'UTF8') LIKE '%RateLimited%'").fetchone()[0]
+    assert refused >= 5
+
+    # When the commands are re-run, Then the re-run refuses the same ones and matches the log
+    code, report = await asyncio.to_thread(audit_replay, *common, "--find-divergence")
+    assert code == 0, report
+    assert report["divergence"]["divergence"] is None
+    assert report["divergence"]["rerun_state_hash"] == live["state_hash"]
