@@ -23,13 +23,30 @@ from bus.puller import Puller
 log = logging.getLogger("bus.engine")
 
 
+MIN_SERVER = (2, 14)  # the first nats-server with the consumer reset API
+
+
 class StreamBehindStore(RuntimeError):
     """The commands stream ends before the store's position: it was replaced; refuse to run."""
+
+
+class ServerTooOld(RuntimeError):
+    """The NATS server has no consumer reset API: the engine could not resume exactly."""
+
+
+def check_server_version(version) -> None:
+    """Refuse, saying why, a nats-server older than MIN_SERVER (`version`: nats-py's
+    `ServerVersion` of the connection), rather than time out on the first reset after a crash."""
+    if (version.major, version.minor) < MIN_SERVER:
+        raise ServerTooOld(
+            f"nats-server {version.major}.{version.minor}.{version.patch} has no consumer reset ($JS.API.CONSUMER.RESET, nats-server >= "
+            f"{MIN_SERVER[0]}.{MIN_SERVER[1]}), which the engine needs to resume exactly after a crash")
 
 
 async def position_consumer(js, committed_seq: int, *, force: bool = False) -> Puller:
     """Position the `engine` pull consumer so that its next message is committed_seq + 1, and
     start pulling from it (bus.puller: messages stream in while the engine works)."""
+    check_server_version(js._nc.connected_server_version)
     stream = await js.stream_info(streams.COMMANDS_STREAM)
     if stream.state.last_seq < committed_seq:
         raise StreamBehindStore(

