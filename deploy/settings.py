@@ -127,6 +127,7 @@ class EngineSettings(NatsClientSettings, StoreSettings):
 
     admin_pubkey: CommaList = Field(default_factory=list)
     deposit_pubkey: CommaList = Field(default_factory=list)
+    settler_pubkey: CommaList = Field(default_factory=list)  # keys the settler signs its records with
     admin_keyfile: Path | None = None  # a Solana keyfile (mounted secret) whose key is also an admin
     engine_batch_size: Annotated[int, Field(ge=1, le=5000)] = 1000  # < the consumer's max ack pending
     engine_verify_workers: Annotated[int, Field(ge=1, le=64)] = 1  # signature-checking processes
@@ -145,12 +146,12 @@ class EngineSettings(NatsClientSettings, StoreSettings):
     def _keyfile_exists(cls, path: Path | None) -> Path | None:
         return None if path is None else _existing_file(path)
 
-    @field_validator("admin_pubkey", "deposit_pubkey", mode="before")
+    @field_validator("admin_pubkey", "deposit_pubkey", "settler_pubkey", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
         return _split_commas(value)
 
-    @field_validator("admin_pubkey", "deposit_pubkey")
+    @field_validator("admin_pubkey", "deposit_pubkey", "settler_pubkey")
     @classmethod
     def _check_keys(cls, keys: list[str]) -> list[str]:
         return [_check_pubkey(key) for key in keys]

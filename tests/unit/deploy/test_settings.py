@@ -70,13 +70,15 @@ def test_launched_flags_are_the_ones_the_engine_and_relay_accept(monkeypatch):
     from bus.engine_cli import settings_from_arguments
 
     env = {"QD_PG_DSN": DSN, "QD_NATS_URL": "nats://a:4222,nats://b:4222", "QD_ADMIN_PUBKEY": KEY,
-           "QD_DEPOSIT_PUBKEY": KEY, "QD_ENGINE_BATCH_SIZE": "500", "QD_ENGINE_COMMAND_RATE": "50"}
+           "QD_DEPOSIT_PUBKEY": KEY, "QD_ENGINE_BATCH_SIZE": "500", "QD_ENGINE_COMMAND_RATE": "50",
+           "QD_SETTLER_PUBKEY": KEY}
     command = command_for("engine", env)
     assert command[1:3] == ["-m", "bus.standby"] and DSN not in command  # every engine under the lease
     parsed = settings_from_arguments([*command[3:], "--pg", DSN])
     assert parsed.nats_url == "nats://a:4222,nats://b:4222" and parsed.batch_size == 500
     assert (parsed.command_rate, parsed.command_burst) == (50, 2000)
     assert parsed.operators.admin == frozenset({KEY}) and parsed.operators.deposit_watchers == frozenset({KEY})
+    assert parsed.operators.settlers == frozenset({KEY})
     monkeypatch.setenv("QD_PG_DSN", DSN)  # what the launcher's exec keeps in the environment
     relay_command = command_for("relay", env)
     assert DSN not in relay_command
