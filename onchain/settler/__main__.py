@@ -65,13 +65,18 @@ def settings_and_metrics_port(argv: list[str] | None = None) -> tuple[SettlerSet
     if not arguments.pg:
         parser.error("--pg (or QD_PG_DSN) is required")
     configure_logging("settler", arguments.log_level.upper())  # JSON lines (observability.logs)
+    authority, record_key = load_or_create_keypair(arguments.keypair), _record_key(arguments.record_keypair)
+    admitted = [key.strip() for key in os.environ.get("QD_SETTLER_PUBKEY", "").split(",") if key.strip()]
+    signer = str((record_key or authority).pubkey())
+    if admitted and signer not in admitted:  # the engine would refuse every record it sends
+        parser.error(f"the settlement records would be signed by {signer}, which QD_SETTLER_PUBKEY "
+                     f"({', '.join(admitted)}) does not list: the engine would refuse them")
     return SettlerSettings(
         nats_url=arguments.nats, pg_dsn=arguments.pg, rpc_urls=[u for u in arguments.rpc.split(",") if u],
-        authority=load_or_create_keypair(arguments.keypair), asset_symbols=parse_symbols(arguments.assets),
+        authority=authority, asset_symbols=parse_symbols(arguments.assets),
         idle_seconds=arguments.idle_seconds, max_wait_seconds=arguments.max_wait_seconds,
         install_chain=arguments.install_chain, lookup_table=not arguments.legacy_transactions,
-        max_account_locks=arguments.max_account_locks,
-        record_key=_record_key(arguments.record_keypair)), arguments.metrics_port
+        max_account_locks=arguments.max_account_locks, record_key=record_key), arguments.metrics_port
 
 
 def _record_key(keyfile: str):

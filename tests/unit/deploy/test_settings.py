@@ -144,6 +144,26 @@ def test_launched_settler_and_watcher_read_the_same_environment(monkeypatch, tmp
         command_for("settler", {**env, "QD_SETTLER_KEYPAIR": str(tmp_path / "missing.json")})
 
 
+def test_a_settler_whose_records_the_engine_would_refuse_does_not_start(monkeypatch, tmp_path, capsys):
+    from solders.keypair import Keypair
+
+    from client.keys import save_keypair
+    from onchain.settler.__main__ import settings_and_metrics_port as settler_settings
+
+    authority = Keypair()
+    save_keypair(authority, tmp_path / "authority.json")
+    monkeypatch.setenv("QD_SETTLER_KEYPAIR", str(tmp_path / "authority.json"))
+    monkeypatch.setenv("QD_PG_DSN", DSN)
+    # Given the engine's QD_SETTLER_PUBKEY names another key than the one signing the records
+    monkeypatch.setenv("QD_SETTLER_PUBKEY", str(Keypair().pubkey()))
+    with pytest.raises(SystemExit):
+        settler_settings([])
+    assert f"signed by {authority.pubkey()}, which QD_SETTLER_PUBKEY" in capsys.readouterr().err
+    # ... and starts when it names the signing key
+    monkeypatch.setenv("QD_SETTLER_PUBKEY", str(authority.pubkey()))
+    assert settler_settings([])[0].record_key is None  # the authority signs
+
+
 def test_launched_flags_are_the_ones_the_price_feed_and_the_keeper_accept(tmp_path):
     from risk import feed, keeper
 
