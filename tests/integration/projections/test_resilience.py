@@ -27,7 +27,7 @@ from projections.event import PoisonEvent, ProjectedEvent
 from projections.flavour import detect_flavour
 from projections.model import apply_batch, create_tables, open_projector_connection
 from projections.projector import durable_name
-from projections.rebuild import rebuild
+from projections.rebuild import Replay, rebuild
 from projections.registry import REGISTRY
 from projections.sample import sample_events, trading_session
 from tests.integration.bus.lost_deliveries import deliveries_astray
@@ -194,6 +194,35 @@ async def test_a_rebuild_resumes_when_its_deliveries_go_astray(events_nats, read
     finally:
         await nc.close()
     assert_every_fill_once(read_dsn, events)
+
+
+async def test_a_rebuild_phase_whose_last_deliveries_went_astray_does_not_end_short(
+        events_nats, read_dsn, publish_events):
+    # Given a rebuild's replay idle after the first part of a session
+    events = trading_session(orders=300, seed=4).events
+    cut = len(events) * 4 // 5
+    await publish_events(events_nats, events[:cut])
+    nc = await nats.connect(events_nats)
+    conn = open_projector_connection(read_dsn)
+    try:
+        model = REGISTRY["fills"](detect_flavour(conn))
+        conn.execute("DROP SCHEMA IF EXISTS proj_fills_replayed CASCADE")
+        create_tables(conn, model, "proj_fills_replayed")
+        replay = Replay(nc.jetstream(), conn, model, "proj_fills_replayed", "proj_fills_replay", batch_size=50)
+        await replay.start()
+        await replay.until_idle(lambda: 10**12)
+        # When every delivery of the rest goes astray: no later message shows a gap
+        async with deliveries_astray(nc, streams.EVENTS_STREAM, "proj_fills_replay", 10_000, seconds=1.0) as astray:
+            await publish_events(events_nats, events[cut:])
+        assert astray
+        # Then the phase goes on until the consumer confirms it has nothing more: every fill is there
+        await replay.until_idle(lambda: 10**12)
+        expected = sum(len(s["fills"]) for e in events if e.type == "TradeSettled" for s in e.payload["settlements"])
+        assert conn.execute("SELECT count(*) FROM proj_fills_replayed.fills").fetchone()[0] == expected
+        await replay.feed.stop()
+    finally:
+        conn.close()
+        await nc.close()
 
 
 async def until_consumer_exists(nc, durable: str) -> None:
