@@ -220,6 +220,7 @@ async def test_a_rebuild_phase_whose_last_deliveries_went_astray_does_not_end_sh
         expected = sum(len(s["fills"]) for e in events if e.type == "TradeSettled" for s in e.payload["settlements"])
         assert conn.execute("SELECT count(*) FROM proj_fills_replayed.fills").fetchone()[0] == expected
         await replay.feed.stop()
+        await nc.jetstream().delete_consumer(streams.EVENTS_STREAM, "proj_fills_replay")
     finally:
         conn.close()
         await nc.close()
