@@ -228,12 +228,11 @@ class Engine:
             return
         self.next_astray_check = now + ASTRAY_CHECK_INTERVAL
         try:
-            info = await self.js.consumer_info(streams.COMMANDS_STREAM, streams.ENGINE_CONSUMER)
+            await self.subscription.check_nothing_astray()
+        except DeliveryLost:
+            raise  # the engine restarts from the store
         except (asyncio.TimeoutError, nats.errors.Error) as error:  # reconnecting: next time
             log.info("consumer info for the idle check failed: %r", error)
-            return
-        if self.subscription.missed(info.delivered.consumer_seq):
-            raise DeliveryLost(f"engine: deliveries up to {info.delivered.consumer_seq} never arrived")
 
     async def _commit_queue_empty(self) -> None:
         """Until the committer has taken every applied batch (it may still be committing one)."""

@@ -62,6 +62,7 @@ class Puller:
         """`delivered`: the consumer's delivered count (consumer sequence) when we start pulling
         from a consumer that has delivered before, so that the first delivery is checked too."""
         self.nc = nc
+        self.stream, self.durable = stream, durable
         self.request_subject = f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}"
         self.buffer: list[Msg] = []
         self.outstanding = 0  # messages the open request may still deliver
@@ -162,6 +163,15 @@ class Puller:
         no request is open (so nothing is on its way to us) and the consumer says it delivered
         more than we received (`consumer_delivered`: its info's `delivered.consumer_seq`)."""
         return self.outstanding == 0 and not self.buffer and consumer_delivered > self.delivered
+
+    async def check_nothing_astray(self):
+        """Ask the consumer (while idle): raise DeliveryLost if it delivered more than we received
+        with nothing after to show the gap (`missed`); returns its info."""
+        info = await self.nc.jetstream().consumer_info(self.stream, self.durable)
+        if self.missed(info.delivered.consumer_seq):
+            # delivered to us, never received: resume now, not after the ack wait
+            raise DeliveryLost(f"{self.durable}: deliveries up to {info.delivered.consumer_seq} never arrived")
+        return info
 
     def _delivery_lost(self) -> DeliveryLost:
         return DeliveryLost(f"deliveries after consumer sequence {self.delivered} never arrived")

@@ -21,9 +21,9 @@ from nats.js.errors import NotFoundError
 from bus import subjects
 from bus.streams import EVENTS_STREAM
 from projections.event import PoisonEvent, ProjectedEvent
-from projections.model import ReadModel, apply_batch, mark_consistent
+from projections.model import ReadModel, apply_batch, mark_consistent, read_position
 from projections.partition import market_filter_subjects
-from bus.puller import DeliveryLost, Puller
+from bus.puller import Puller
 from projections.wire_source import from_message
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,17 @@ async def declare_consumer(js: JetStreamContext, model: ReadModel, durable: str,
         durable_name=durable, name=durable, ack_policy=AckPolicy.ALL, ack_wait=30.0,
         max_deliver=-1, max_ack_pending=100_000, filter_subjects=filter_subjects(model),
         description=f"projector {model.position_key}", **start))
+
+
+async def resume_feed(js: JetStreamContext, conn: psycopg.Connection, model: ReadModel, schema: str,
+                      durable: str, **feed_options) -> "Feed":
+    """A started feed into `schema` from its recorded position, on a freshly declared consumer."""
+    position, stream_seq = read_position(conn, model, schema)
+    await declare_consumer(js, model, durable, stream_seq)
+    feed = Feed(js, conn, model, schema, durable, **feed_options)
+    feed.position = position
+    await feed.start()
+    return feed
 
 
 class Feed:
@@ -121,19 +132,9 @@ class Feed:
         last = await self.js.get_msg(EVENTS_STREAM, stream.state.last_seq)
         position = int((last.headers or {}).get(subjects.HEADER_POSITION)
                        or from_message(last.subject, last.data).position)
-        info = await self.check_nothing_astray()
+        info = await self.subscription.check_nothing_astray()
         if info.num_pending == 0 and info.num_ack_pending == 0 and not self.pending:
             await asyncio.to_thread(mark_consistent, self.conn, self.model, self.schema, position)
-
-    async def check_nothing_astray(self):
-        """Raise DeliveryLost if our consumer delivered events we never received (with nothing
-        after them there is no gap to show it); returns the consumer's info."""
-        info = await self.js.consumer_info(EVENTS_STREAM, self.durable)
-        if self.subscription.missed(info.delivered.consumer_seq):
-            # delivered to us, never received: resume now, not after the ack wait
-            raise DeliveryLost(f"{self.durable}: deliveries up to {info.delivered.consumer_seq} "
-                               f"never arrived")
-        return info
 
     def _apply(self, events: list[ProjectedEvent], stream_seq: int) -> int:
         for attempt in range(TRANSIENT_ATTEMPTS):

@@ -18,9 +18,9 @@ import nats.errors
 
 from bus import nats_servers
 from projections.catalog import active_schema, ensure_active
-from projections.consumer import Feed, declare_consumer
+from projections.consumer import resume_feed
 from projections.flavour import detect_flavour, supports_copy
-from projections.model import open_projector_connection, read_position
+from projections.model import open_projector_connection
 from projections.partition import check_not_partitioned, partition
 from projections.registry import REGISTRY
 
@@ -69,19 +69,15 @@ async def run_projector(name: str, nats_url: str, dsn: str, *, batch_size: int =
         while not stop.is_set():
             schema = ensure_active(conn, model)
             check_not_partitioned(conn, model, schema)
-            position, stream_seq = read_position(conn, model, schema)
-            log.info("projector %s serving %s from position %d (stream seq %d)",
-                     name, schema, position, stream_seq)
-            feed = Feed(js, conn, model, schema, durable, batch_size=batch_size,
-                        use_copy=use_copy, on_metrics=on_batch)
             try:
-                await declare_consumer(js, model, durable, stream_seq)
-                await feed.start()
+                feed = await resume_feed(js, conn, model, schema, durable, batch_size=batch_size,
+                                         use_copy=use_copy, on_metrics=on_batch)
             except (nats.errors.Error, asyncio.TimeoutError, OSError) as error:
                 # A cluster node went away under the declaration: try again from the position.
                 log.warning("projector %s: declaring its consumer failed (%r); trying again", name, error)
                 await asyncio.sleep(1.0)
                 continue
+            log.info("projector %s serving %s from position %d", name, schema, feed.position)
             while not stop.is_set():
                 try:
                     await feed.step(timeout=idle_timeout)

@@ -26,7 +26,7 @@ from bus.puller import DeliveryLost
 from bus.streams import EVENTS_STREAM
 from projections.catalog import ensure_active, schema_name, switch
 from projections.checksum import model_checksums
-from projections.consumer import Feed, declare_consumer
+from projections.consumer import Feed, resume_feed
 from projections.flavour import detect_flavour, supports_copy
 from projections.model import open_projector_connection, create_tables, read_position
 from projections.registry import REGISTRY
@@ -105,11 +105,8 @@ class Replay:
         self.feed: Feed | None = None
 
     async def start(self) -> None:
-        position, stream_seq = read_position(self.conn, self.model, self.schema)
-        await declare_consumer(self.js, self.model, self.durable, stream_seq)
-        self.feed = Feed(self.js, self.conn, self.model, self.schema, self.durable, **self.feed_options)
-        self.feed.position = position
-        await self.feed.start()
+        self.feed = await resume_feed(self.js, self.conn, self.model, self.schema, self.durable,
+                                      **self.feed_options)
 
     async def until_idle(self, up_to, *, reach: int | None = None) -> None:
         """Apply events up to position `up_to()` until the consumer has nothing more for us (or
@@ -117,7 +114,7 @@ class Replay:
         while reach is None or self.feed.position < reach:
             try:
                 if not await self.feed.step(timeout=0.5, up_to=up_to()):
-                    await self.feed.check_nothing_astray()
+                    await self.feed.subscription.check_nothing_astray()
                     return
             except DeliveryLost as lost:
                 log.warning("rebuild of %s: %r; resuming from the recorded position", self.schema, lost)
