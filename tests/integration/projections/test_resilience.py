@@ -6,6 +6,7 @@ checksum for checksum."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -110,11 +111,13 @@ async def test_sigkill_mid_batch_resumes_without_double_counting(events_nats, re
     assert_every_fill_once(read_dsn, events)
 
 
+def settled_fills(events) -> int:
+    return sum(len(s["fills"]) for e in events if e.type == "TradeSettled" for s in e.payload["settlements"])
+
+
 def assert_every_fill_once(dsn: str, events) -> None:
-    expected = sum(len(s["fills"]) for e in events if e.type == "TradeSettled"
-                   for s in e.payload["settlements"])
     with psycopg.connect(dsn) as conn:
-        assert conn.execute("SELECT count(*) FROM read.fills").fetchone()[0] == expected
+        assert conn.execute("SELECT count(*) FROM read.fills").fetchone()[0] == settled_fills(events)
         applied = conn.execute("SELECT events_applied FROM read.position_fills").fetchone()[0]
     assert applied == sum(1 for e in events if e.type == "TradeSettled")
 
@@ -196,34 +199,46 @@ async def test_a_rebuild_resumes_when_its_deliveries_go_astray(events_nats, read
     assert_every_fill_once(read_dsn, events)
 
 
-async def test_a_rebuild_phase_whose_last_deliveries_went_astray_does_not_end_short(
-        events_nats, read_dsn, publish_events):
-    # Given a rebuild's replay idle after the first part of a session
+@contextlib.asynccontextmanager
+async def the_fills_model_over_a_session_part(events_nats, read_dsn, publish_events):
+    """The first four fifths of a session on the stream; yields (nc, conn, fills model, events,
+    the rest's publisher sending every delivery of it astray from `durable`)."""
     events = trading_session(orders=300, seed=4).events
     cut = len(events) * 4 // 5
     await publish_events(events_nats, events[:cut])
     nc = await nats.connect(events_nats)
     conn = open_projector_connection(read_dsn)
+
+    async def rest_astray(durable: str) -> None:
+        # every delivery of the rest goes astray: no later message shows a gap
+        async with deliveries_astray(nc, streams.EVENTS_STREAM, durable, 10_000, seconds=1.0) as astray:
+            await publish_events(events_nats, events[cut:])
+        assert astray
     try:
-        model = REGISTRY["fills"](detect_flavour(conn))
+        yield nc, conn, REGISTRY["fills"](detect_flavour(conn)), events, rest_astray
+    finally:
+        conn.close()
+        await nc.close()
+
+
+async def test_a_rebuild_phase_whose_last_deliveries_went_astray_does_not_end_short(
+        events_nats, read_dsn, publish_events):
+    async with the_fills_model_over_a_session_part(events_nats, read_dsn, publish_events) as (
+            nc, conn, model, events, rest_astray):
+        # Given a rebuild's replay idle after the first part of a session
         conn.execute("DROP SCHEMA IF EXISTS proj_fills_replayed CASCADE")
         create_tables(conn, model, "proj_fills_replayed")
         replay = Replay(nc.jetstream(), conn, model, "proj_fills_replayed", "proj_fills_replay", batch_size=50)
         await replay.start()
         await replay.until_idle(lambda: 10**12)
-        # When every delivery of the rest goes astray: no later message shows a gap
-        async with deliveries_astray(nc, streams.EVENTS_STREAM, "proj_fills_replay", 10_000, seconds=1.0) as astray:
-            await publish_events(events_nats, events[cut:])
-        assert astray
+        # When every delivery of the rest goes astray
+        await rest_astray("proj_fills_replay")
         # Then the phase goes on until the consumer confirms it has nothing more: every fill is there
         await replay.until_idle(lambda: 10**12)
-        expected = sum(len(s["fills"]) for e in events if e.type == "TradeSettled" for s in e.payload["settlements"])
-        assert conn.execute("SELECT count(*) FROM proj_fills_replayed.fills").fetchone()[0] == expected
+        count = conn.execute("SELECT count(*) FROM proj_fills_replayed.fills").fetchone()[0]
+        assert count == settled_fills(events)
         await replay.feed.stop()
         await nc.jetstream().delete_consumer(streams.EVENTS_STREAM, "proj_fills_replay")
-    finally:
-        conn.close()
-        await nc.close()
 
 
 async def until_consumer_exists(nc, durable: str) -> None:
@@ -237,14 +252,9 @@ async def until_consumer_exists(nc, durable: str) -> None:
 
 
 async def test_an_idle_feed_whose_last_deliveries_went_astray_says_so(events_nats, read_dsn, publish_events):
-    # Given the fills feed idle after the first part of a session
-    events = trading_session(orders=300, seed=4).events
-    cut = len(events) * 4 // 5
-    await publish_events(events_nats, events[:cut])
-    nc = await nats.connect(events_nats)
-    conn = open_projector_connection(read_dsn)
-    try:
-        model = REGISTRY["fills"](detect_flavour(conn))
+    async with the_fills_model_over_a_session_part(events_nats, read_dsn, publish_events) as (
+            nc, conn, model, _, rest_astray):
+        # Given the fills feed idle after the first part of a session
         durable = durable_name("fills")
         schema = ensure_active(conn, model)
         await declare_consumer(nc.jetstream(), model, durable, 0)
@@ -252,15 +262,10 @@ async def test_an_idle_feed_whose_last_deliveries_went_astray_says_so(events_nat
         await feed.start()
         while await feed.step(timeout=0.2):
             pass
-        # When every delivery of the rest goes astray: no later message shows a gap
-        async with deliveries_astray(nc, streams.EVENTS_STREAM, durable, 10_000, seconds=1.0) as astray:
-            await publish_events(events_nats, events[cut:])
-        assert astray
+        # When every delivery of the rest goes astray
+        await rest_astray(durable)
         # Then the idle feed learns it from its consumer, at once rather than after the ack wait
         with pytest.raises(DeliveryLost):
             for _ in range(3):
                 assert await feed.step(timeout=0.2) == 0
         await feed.stop()
-    finally:
-        conn.close()
-        await nc.close()
