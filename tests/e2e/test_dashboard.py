@@ -12,6 +12,7 @@ import contextlib
 import json
 import subprocess
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -60,14 +61,20 @@ async def exchange(nats_url: str, store_dsn: str, admin: Keypair):
 @contextlib.contextmanager
 def read_api(read_dsn: str):
     port = free_port()
+    output = tempfile.TemporaryFile()  # kept to say why, should it exit before listening
     process = subprocess.Popen([sys.executable, "-m", "read_api", "--pg", read_dsn, "--port", str(port)],
-                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               cwd=ROOT, stdout=output, stderr=subprocess.STDOUT)
     try:
-        wait_for_port(port, 30, process=process, name="read_api")
+        try:
+            wait_for_port(port, 30, process=process, name="read_api")
+        except RuntimeError as error:
+            output.seek(0)
+            raise RuntimeError(f"{error}:\n{output.read()[-3000:].decode(errors='replace')}") from None
         yield f"127.0.0.1:{port}"
     finally:
         process.terminate()
         process.wait(10)
+        output.close()
 
 
 async def sign_in(http: httpx.AsyncClient, keypair: Keypair) -> dict:
